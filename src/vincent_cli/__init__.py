@@ -1,0 +1,1 @@
+"""The ``vincent`` command and the developer console."""

@@ -1,0 +1,285 @@
+"""The one place where a handler's outcome becomes ack, reply, retry or dead letter.
+
+Order matters everywhere here: whatever must be published (reply, retry copy, dead
+letter, hand-off) is published and confirmed *before* the original is acked. A crash
+in between redelivers the message; it never loses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any
+
+from vincent_core.app.listener import Listener
+from vincent_core.errors import Rejected, VincentError
+from vincent_core.message import Message, RejectMessage, ThreadMessage
+from vincent_core.transport.base import Delivery, QueueSpec
+from vincent_core.wire.codec import UndecodableBody, decode_body
+from vincent_core.wire.deadlines import is_expired
+from vincent_core.wire.envelope import Envelope
+from vincent_core.wire.failures import (
+    DeadReason,
+    attempts_of,
+    build_dead_letter,
+    build_handoff,
+    build_retry,
+    next_retry_delay,
+    reject_is_final,
+    rejected_by,
+)
+from vincent_core.wire.replies import REJECTED_TYPE, build_error_reply, build_ok_reply
+from vincent_core.wire.routing import retry_queue_name
+
+if TYPE_CHECKING:
+    from vincent_core.client import Client
+
+__all__ = ["Dispatcher"]
+
+log = logging.getLogger("vincent.worker")
+
+
+class Dispatcher:
+    """Runs one listener's handler for each delivery and settles the delivery."""
+
+    def __init__(
+        self,
+        listener: Listener,
+        queue: str,
+        client: Client,
+        executor: Executor,
+        *,
+        dead_letter_queue: str,
+        consumer_id: str,
+        stats: Counter[str],
+        on_settled: Callable[[Listener], None] | None = None,
+    ) -> None:
+        self.listener = listener
+        self.queue = queue
+        self.client = client
+        self.executor = executor
+        self.dead_letter_queue = dead_letter_queue
+        self.consumer_id = consumer_id
+        self.stats = stats
+        self.on_settled = on_settled
+        self.in_flight: dict[Delivery, asyncio.Task[Any]] = {}
+        self.idle = asyncio.Event()
+        self.idle.set()
+        self._retry_queue_ready = False
+        self._abandoned: set[Delivery] = set()
+        self._settled: set[Delivery] = set()
+
+    # -- entry point -----------------------------------------------------------------
+
+    async def __call__(self, delivery: Delivery) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.in_flight[delivery] = task
+        self.idle.clear()
+        try:
+            await self._dispatch(delivery)
+        except asyncio.CancelledError:
+            # Grace period over: the message goes back to its queue untouched.
+            await self._settle(delivery, requeue=True)
+        except VincentError as exc:
+            # Could not publish the reply / retry / dead letter (broker gone): leave the
+            # message unacked so the broker redelivers it; never ack unsafely.
+            log.warning("%s: %s; the message stays in %r", self.listener.key, exc, self.queue)
+        finally:
+            self.in_flight.pop(delivery, None)
+            self._settled.discard(delivery)
+            self._abandoned.discard(delivery)
+            if not self.in_flight:
+                self.idle.set()
+            if self.on_settled is not None:
+                self.on_settled(self.listener)
+
+    async def abandon(self) -> None:
+        """Return every unfinished message to the queue (end of the grace period)."""
+        for delivery, task in list(self.in_flight.items()):
+            self._abandoned.add(delivery)
+            task.cancel()
+            await self._settle(delivery, requeue=True)
+
+    async def _settle(self, delivery: Delivery, *, requeue: bool | None = None) -> None:
+        """Ack (``requeue=None``) or reject the delivery, exactly once."""
+        if delivery in self._settled:
+            return
+        self._settled.add(delivery)
+        if requeue is None:
+            await delivery.ack()
+        else:
+            await delivery.reject(requeue=requeue)
+
+    # -- the decision ----------------------------------------------------------------
+
+    async def _dispatch(self, delivery: Delivery) -> None:
+        envelope = delivery.envelope
+        listener = self.listener
+        if len(envelope.body) > listener.max_body_size:
+            size = len(envelope.body)
+            await self._dead(
+                delivery,
+                "too-large",
+                message=f"body of {size} bytes exceeds the limit of {listener.max_body_size}",
+            )
+            return
+        if is_expired(envelope.headers):
+            self.stats["expired"] += 1
+            log.info(
+                "%s: dropped message %s: its deadline passed before it started",
+                listener.key,
+                envelope.message_id,
+            )
+            await self._settle(delivery)
+            return
+        try:
+            body = decode_body(envelope.body, envelope.content_type)
+        except UndecodableBody as exc:
+            log.warning(
+                "%s: undecodable message %s sent to %s: %s",
+                listener.key,
+                envelope.message_id,
+                self.dead_letter_queue,
+                exc,
+            )
+            await self._dead(delivery, "undecodable", message=str(exc))
+            return
+        expects_reply = bool(envelope.reply_to)
+        is_async, runner = listener.plan(expects_reply)
+        try:
+            if is_async:
+                message = Message(
+                    envelope, body, redelivered=delivery.redelivered, client=self.client
+                )
+                result = await runner(message)
+            else:
+                loop = asyncio.get_running_loop()
+                message = ThreadMessage(
+                    envelope, body, redelivered=delivery.redelivered, client=self.client, loop=loop
+                )
+                result = await loop.run_in_executor(self.executor, runner, message)
+        except RejectMessage as reject:
+            await self._rejected(delivery, str(reject))
+            return
+        except Exception as exc:
+            await self._failed(delivery, exc)
+            return
+        if delivery in self._abandoned:
+            return
+        if expects_reply:
+            await self._reply(build_ok_reply(envelope, result))
+        self.stats["handled"] += 1
+        await self._settle(delivery)
+
+    async def _reply(self, reply: Envelope) -> None:
+        # Never mandatory: RabbitMQ 3.10 both delivers and returns a mandatory publish to
+        # a direct reply-to address.
+        await self.client.transport.publish(reply, mandatory=False)
+
+    async def _failed(self, delivery: Delivery, exc: Exception) -> None:
+        envelope = delivery.envelope
+        key = self.listener.key
+        self.stats["failed"] += 1
+        if envelope.reply_to:
+            log.info("%s: handler raised %s: %s (error reply sent)", key, type(exc).__name__, exc)
+            await self._reply(build_error_reply(envelope, exc))
+            await self._settle(delivery)
+            return
+        attempts = attempts_of(envelope.headers) + 1
+        delay = next_retry_delay(attempts, self.listener.retries, self.listener.retry_delays)
+        if delay is None:
+            log.error(
+                "%s: handler raised %s: %s; dead-lettered after %d attempts",
+                key,
+                type(exc).__name__,
+                exc,
+                attempts,
+            )
+            await self._dead(delivery, "error", error=exc, attempts=attempts)
+            return
+        log.warning(
+            "%s: handler raised %s: %s; retry %d/%d in %gs",
+            key,
+            type(exc).__name__,
+            exc,
+            attempts,
+            self.listener.retries,
+            delay,
+        )
+        await self._ensure_retry_queue()
+        await self.client.transport.publish(build_retry(envelope, self.queue, delay, attempts))
+        self.stats["retried"] += 1
+        await self._settle(delivery)
+
+    async def _ensure_retry_queue(self) -> None:
+        if self._retry_queue_ready:
+            return
+        exclusive = self.listener.route_to == "all"
+        await self.client.transport.declare_queue(
+            QueueSpec(
+                retry_queue_name(self.queue),
+                durable=not exclusive,
+                exclusive=exclusive,
+                arguments={
+                    "x-dead-letter-exchange": "",
+                    "x-dead-letter-routing-key": self.queue,
+                },
+            )
+        )
+        self._retry_queue_ready = True
+
+    async def _rejected(self, delivery: Delivery, reason: str) -> None:
+        envelope = delivery.envelope
+        self.stats["rejected"] += 1
+        rejecters = [*rejected_by(envelope.headers), self.consumer_id]
+        consumers = 1
+        if self.listener.route_to != "all":
+            info = await self.client.transport.inspect_queue(self.queue)
+            consumers = info.consumers if info is not None else 1
+        if not reject_is_final(rejecters, consumers):
+            await self.client.transport.publish(build_handoff(envelope, self.queue, rejecters))
+            await self._settle(delivery)
+            return
+        why = reason or f"rejected by {len(set(rejecters))} consumer(s)"
+        if envelope.reply_to:
+            error = Rejected(self.listener.key, why)
+            await self._reply(
+                build_error_reply(envelope, type=REJECTED_TYPE, message=why, traceback="")
+            )
+            log.info("%s: %s", self.listener.key, error)
+            await self._settle(delivery)
+            return
+        await self._dead(delivery, "rejected", message=why, attempts=len(rejecters))
+
+    async def _dead(
+        self,
+        delivery: Delivery,
+        reason: DeadReason,
+        *,
+        error: BaseException | None = None,
+        message: str | None = None,
+        attempts: int | None = None,
+    ) -> None:
+        envelope = delivery.envelope
+        dead = build_dead_letter(
+            envelope,
+            dead_letter_queue=self.dead_letter_queue,
+            queue=self.queue,
+            reason=reason,
+            attempts=attempts if attempts is not None else attempts_of(envelope.headers),
+            error=error,
+            message=message,
+        )
+        await self.client.transport.publish(dead)
+        if envelope.reply_to and reason in ("undecodable", "too-large"):
+            await self._reply(
+                build_error_reply(
+                    envelope, type=f"vincent.{reason}", message=message or reason, traceback=""
+                )
+            )
+        self.stats["dead"] += 1
+        await self._settle(delivery)

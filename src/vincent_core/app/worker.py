@@ -1,0 +1,199 @@
+"""A running worker: declares the listeners' queues, consumes, pauses, stops gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import os
+import socket
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from vincent_core.app.dispatch import Dispatcher
+from vincent_core.app.listener import Listener
+from vincent_core.client import Client
+from vincent_core.transport.base import QueueSpec, Subscription
+
+__all__ = ["Worker"]
+
+log = logging.getLogger("vincent.worker")
+
+
+@dataclass(eq=False)
+class _Running:
+    listener: Listener
+    queue: str
+    dispatcher: Dispatcher
+    prefetch: int
+    subscription: Subscription | None = None
+    stats: Counter[str] = field(default_factory=Counter)
+    checking: bool = False
+
+
+class Worker:
+    """Consumes every listener of an app through one client connection.
+
+    ``start()`` declares and consumes; ``stop(grace)`` stops consuming at once, waits up
+    to ``grace`` seconds for handlers in flight (their acks and replies included), then
+    returns whatever is still unfinished to its queue.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        listeners: list[Listener],
+        *,
+        dead_letter_queue: str,
+        concurrency: int,
+    ) -> None:
+        self.client = client
+        self.listeners = listeners
+        self.dead_letter_queue = dead_letter_queue
+        self.concurrency = concurrency
+        self.consumer_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        sync_slots = sum(
+            (lst.concurrency or concurrency) for lst in listeners if not lst.plan(False)[0]
+        )
+        # Every sync handler may block in a nested call while another one serves it:
+        # give each prefetch slot its own thread so a call chain cannot deadlock.
+        self.executor = ThreadPoolExecutor(
+            max_workers=max(4, sync_slots * 2), thread_name_prefix="vincent-handler"
+        )
+        self.running: list[_Running] = []
+        self._active_task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    async def start(self) -> None:
+        """Declare the exchange, the dead-letter queue and every listener's queue."""
+        transport = self.client.transport
+        await transport.declare_queue(QueueSpec(self.dead_letter_queue, durable=True))
+        for listener in self.listeners:
+            queue = listener.queue_name()
+            await transport.declare_queue(listener.queue_spec(queue, self.dead_letter_queue))
+            await transport.bind(queue, self.client.exchange, listener.key)
+            stats: Counter[str] = Counter()
+            dispatcher = Dispatcher(
+                listener,
+                queue,
+                self.client,
+                self.executor,
+                dead_letter_queue=self.dead_letter_queue,
+                consumer_id=self.consumer_id,
+                stats=stats,
+                on_settled=self._after_message,
+            )
+            running = _Running(
+                listener, queue, dispatcher, listener.concurrency or self.concurrency, stats=stats
+            )
+            self.running.append(running)
+            if await self._is_active(running):
+                await self._consume(running)
+            else:
+                log.warning("%s: inactive at start; not consuming from %r", listener.key, queue)
+        if any(r.listener.active is not None for r in self.running):
+            self._active_task = asyncio.get_running_loop().create_task(self._watch_active())
+
+    async def _consume(self, running: _Running) -> None:
+        running.subscription = await self.client.transport.consume(
+            running.queue, running.dispatcher, prefetch=running.prefetch
+        )
+
+    async def _is_active(self, running: _Running) -> bool:
+        check = running.listener.active
+        if check is None:
+            return True
+        try:
+            result = check()
+            if inspect.isawaitable(result):
+                result = await result
+            return bool(result)
+        except Exception:
+            log.exception(
+                "%s: the active check raised; treating it as inactive", running.listener.key
+            )
+            return False
+
+    async def _recheck(self, running: _Running) -> None:
+        if self._stopping or running.checking:
+            return
+        running.checking = True
+        try:
+            active = await self._is_active(running)
+            if self.stopping:
+                return
+            if active and running.subscription is None:
+                log.warning(
+                    "%s: active again; consuming from %r", running.listener.key, running.queue
+                )
+                await self._consume(running)
+            elif not active and running.subscription is not None:
+                log.warning(
+                    "%s: inactive; stopped consuming from %r so others take the work",
+                    running.listener.key,
+                    running.queue,
+                )
+                subscription, running.subscription = running.subscription, None
+                await subscription.cancel()
+        finally:
+            running.checking = False
+
+    def _after_message(self, listener: Listener) -> None:
+        if listener.active is None or self._stopping:
+            return
+        for running in self.running:
+            if running.listener is listener:
+                asyncio.get_running_loop().create_task(self._recheck(running))
+
+    async def _watch_active(self) -> None:
+        watched = [r for r in self.running if r.listener.active is not None]
+        interval = min(r.listener.active_interval for r in watched)
+        while not self._stopping:
+            await asyncio.sleep(interval)
+            for running in watched:
+                with contextlib.suppress(Exception):
+                    await self._recheck(running)
+
+    def stats(self) -> dict[str, Counter[str]]:
+        """Messages handled, failed, retried, dead, expired and rejected, per key."""
+        return {r.listener.key: r.stats for r in self.running}
+
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` began."""
+        return self._stopping
+
+    async def stop(self, grace: float = 30.0) -> bool:
+        """Stop consuming now; let handlers finish within ``grace`` seconds.
+
+        Returns True when everything in flight finished in time; unfinished messages are
+        returned to their queues (never lost).
+        """
+        self._stopping = True
+        if self._active_task is not None:
+            self._active_task.cancel()
+        for running in self.running:
+            subscription, running.subscription = running.subscription, None
+            if subscription is not None:
+                with contextlib.suppress(Exception):
+                    await subscription.cancel()
+        waits = [r.dispatcher.idle.wait() for r in self.running]
+        finished = True
+        if waits:
+            try:
+                await asyncio.wait_for(asyncio.gather(*waits), grace)
+            except TimeoutError:
+                finished = False
+                pending = sum(len(r.dispatcher.in_flight) for r in self.running)
+                log.warning(
+                    "grace period of %gs over: returning %d unfinished message(s) to their queues",
+                    grace,
+                    pending,
+                )
+                for running in self.running:
+                    await running.dispatcher.abandon()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        return finished

@@ -1,0 +1,285 @@
+"""The async client: cast, call, and the raw operations the CLI and console build on."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import TracebackType
+from typing import Any
+
+from vincent_core import transport as transports
+from vincent_core.config import mask_url, resolve_exchange, resolve_url
+from vincent_core.errors import CallTimeout, ConnectionLost, NoRoute, VincentError
+from vincent_core.tap import Tap
+from vincent_core.transport.base import ConnectionState, Delivery, QueueInfo, Transport
+from vincent_core.wire.deadlines import now_ms, remaining_seconds
+from vincent_core.wire.envelope import Envelope, build_call, build_cast
+from vincent_core.wire.replies import read_reply
+from vincent_core.wire.routing import check_key
+
+__all__ = ["Client", "KeyProxy"]
+
+log = logging.getLogger("vincent.client")
+
+
+class KeyProxy:
+    """``client.to.file.encrypt(key_id=1)`` casts ``{"key_id": 1}`` to ``file.encrypt``."""
+
+    __slots__ = ("_parts", "_send")
+
+    def __init__(self, send: Any, parts: tuple[str, ...] = ()) -> None:
+        self._send = send
+        self._parts = parts
+
+    def __getattr__(self, name: str) -> KeyProxy:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return KeyProxy(self._send, (*self._parts, name))
+
+    def __getitem__(self, name: str) -> KeyProxy:
+        return KeyProxy(self._send, (*self._parts, name))
+
+    def __call__(self, body: Any = None, /, **params: Any) -> Any:
+        if not self._parts:
+            raise TypeError("name a key first: client.to.file.encrypt(...)")
+        return self._send(".".join(self._parts), params if body is None else body)
+
+    def __repr__(self) -> str:
+        return f"<KeyProxy {'.'.join(self._parts) or '(root)'}>"
+
+
+class Client:
+    """Sends casts and calls to a vincent application.
+
+    ::
+
+        async with Client() as client:                 # VINCENT_BROKER_URL or localhost
+            await client.cast("file.encrypt", {"key_id": 1234})
+            data = await client.call("file.get", {"file": "/etc/hostname"}, timeout=5)
+
+    Every cast is confirmed by the broker before ``cast`` returns. Calls share one reply
+    consumer (direct reply-to) and are matched to their caller by correlation id.
+    """
+
+    def __init__(self, url: str | None = None, *, exchange: str | None = None) -> None:
+        self.url = resolve_url(url)
+        self.exchange = resolve_exchange(exchange)
+        self.masked_url = mask_url(self.url)
+        self._transport: Transport | None = None
+        self._reply_to = ""
+        self._pending: dict[str, asyncio.Future[Envelope]] = {}
+        self._declared_exchange = False
+        self._connecting: asyncio.Lock | None = None
+        #: replies whose caller had already given up (late) or never existed
+        self.dropped_replies = 0
+
+    # -- life cycle ------------------------------------------------------------------
+
+    async def connect(self) -> Client:
+        """Connect (idempotent). ``async with`` does it for you."""
+        if self._transport is not None:
+            return self
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            if self._transport is None:
+                transport = await transports.acquire(self.url)
+                try:
+                    if self.exchange:
+                        await transport.declare_exchange(self.exchange)
+                except BaseException:
+                    await transports.release(transport)
+                    raise
+                transport.add_state_listener(self._on_state)
+                self._transport = transport
+        return self
+
+    async def close(self) -> None:
+        """Fail pending calls and release the connection."""
+        transport, self._transport = self._transport, None
+        self._fail_pending(ConnectionLost("the client was closed"))
+        if transport is not None:
+            await transports.release(transport)
+
+    async def __aenter__(self) -> Client:
+        return await self.connect()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def transport(self) -> Transport:
+        """The connection in use (connect first)."""
+        if self._transport is None:
+            raise ConnectionLost("the client is not connected: use `async with Client()`")
+        return self._transport
+
+    @property
+    def state(self) -> ConnectionState:
+        """``connected``, ``reconnecting``, ``closed``..."""
+        return self._transport.state if self._transport is not None else "closed"
+
+    def _on_state(self, state: ConnectionState) -> None:
+        if state in ("reconnecting", "closed"):
+            self._fail_pending(
+                ConnectionLost(f"the connection to {self.masked_url} dropped while a call waited")
+            )
+
+    def _fail_pending(self, error: VincentError) -> None:
+        pending, self._pending = self._pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(error)
+
+    # -- cast ------------------------------------------------------------------------
+
+    async def cast(
+        self,
+        key: str,
+        body: Any = None,
+        *,
+        ttl: float | None = None,
+        headers: dict[str, Any] | None = None,
+        require_route: bool = False,
+        deadline: int | None = None,
+        timeout: float | None = 30.0,
+    ) -> str:
+        """Publish ``body`` to ``key``; returns once the broker confirmed it.
+
+        With nothing bound to the key, logs a warning and returns (an event nobody
+        listens to yet is normal), or raises ``NoRoute`` with ``require_route=True``.
+        ``deadline`` (epoch ms) is inherited by casts made while handling a message.
+        ``timeout`` bounds the wait for a connection during an outage. Returns the
+        message id.
+        """
+        check_key(key)
+        envelope = build_cast(
+            self.exchange,
+            key,
+            {} if body is None else body,
+            ttl=ttl,
+            headers=headers,
+            deadline=deadline,
+        )
+        await self._connect_if_needed()
+        try:
+            await self.transport.publish(envelope, mandatory=True, timeout=timeout)
+        except NoRoute:
+            if require_route:
+                raise
+            log.warning("cast to %r: nothing is bound to it; the message was dropped", key)
+        return envelope.message_id or ""
+
+    async def publish(self, envelope: Envelope, *, mandatory: bool = False) -> None:
+        """Publish an exact envelope (replay, dead-letter replay), confirmed."""
+        await self._connect_if_needed()
+        await self.transport.publish(envelope, mandatory=mandatory)
+
+    # -- call ------------------------------------------------------------------------
+
+    async def call(
+        self,
+        key: str,
+        body: Any = None,
+        *,
+        timeout: float = 10.0,
+        ttl: float | None = None,
+        headers: dict[str, Any] | None = None,
+        deadline: int | None = None,
+    ) -> Any:
+        """Send a request and return the handler's reply (bytes stay bytes).
+
+        Raises ``NoRoute`` at once when nothing is bound, ``CallTimeout`` after
+        ``timeout`` seconds (or when an inherited ``deadline`` passes first),
+        ``RemoteError`` when the handler raised, ``Rejected``, or ``ConnectionLost``.
+        """
+        check_key(key)
+        await self._connect_if_needed()
+        transport = self.transport
+        if not self._reply_to:
+            self._reply_to = await transport.replies(self._on_reply)
+        envelope = build_call(
+            self.exchange,
+            key,
+            {} if body is None else body,
+            timeout=timeout,
+            reply_to=self._reply_to,
+            ttl=ttl,
+            headers=headers,
+            deadline=deadline,
+        )
+        correlation_id = envelope.correlation_id or ""
+        wait = remaining_seconds(envelope.headers.get("x-vincent-deadline"), now_ms()) or 0.0
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Envelope] = loop.create_future()
+        self._pending[correlation_id] = future
+        timer = loop.call_later(wait, self._expire, correlation_id)
+        try:
+            await transport.publish(envelope, mandatory=True, timeout=wait)
+            reply = await future
+        except TimeoutError:
+            raise CallTimeout(
+                key, timeout, correlation_id=correlation_id, hint=await self._timeout_hint(key)
+            ) from None
+        finally:
+            timer.cancel()
+            self._pending.pop(correlation_id, None)
+        return read_reply(reply, key)
+
+    def _expire(self, correlation_id: str) -> None:
+        future = self._pending.pop(correlation_id, None)
+        if future is not None and not future.done():
+            future.set_exception(TimeoutError())
+
+    def _on_reply(self, reply: Envelope) -> bool:
+        future = self._pending.pop(reply.correlation_id or "", None)
+        if future is None:
+            return False
+        if not future.done():
+            future.set_result(reply)
+        return True
+
+    async def _timeout_hint(self, key: str) -> str:
+        try:
+            info = await asyncio.wait_for(self.transport.inspect_queue(key), 2.0)
+        except (VincentError, TimeoutError):
+            return ""
+        if info is not None and info.consumers == 0:
+            return f"queue {key!r} has no consumers: is a worker running?"
+        return ""
+
+    @property
+    def to(self) -> KeyProxy:
+        """Attribute access to keys: ``await client.to.file.encrypt(key_id=1)`` casts."""
+        return KeyProxy(self.cast)
+
+    # -- raw operations for tools --------------------------------------------------
+
+    def listen(self, *patterns: str, queue: str | None = None, prefetch: int = 100) -> Tap:
+        """Tap a copy of the traffic matching ``patterns`` (an exclusive queue bound to
+        the exchange: it steals nothing), or consume the real ``queue``."""
+        return Tap(self, patterns, queue=queue, prefetch=prefetch)
+
+    async def queue_info(self, name: str) -> QueueInfo | None:
+        """A queue's depth and consumer count, or ``None`` when it does not exist."""
+        await self._connect_if_needed()
+        return await self.transport.inspect_queue(name)
+
+    async def take(self, queue: str) -> Delivery | None:
+        """Take one message from ``queue`` to ack or reject, or ``None`` when empty."""
+        await self._connect_if_needed()
+        return await self.transport.get(queue)
+
+    async def purge(self, queue: str) -> int:
+        """Drop every ready message of ``queue``; returns how many."""
+        await self._connect_if_needed()
+        return await self.transport.purge_queue(queue)
+
+    async def _connect_if_needed(self) -> None:
+        if self._transport is None:
+            await self.connect()

@@ -1,0 +1,133 @@
+"""Every error vincent raises, in one tree.
+
+::
+
+    VincentError
+    ├── ConfigurationError          bad URL, bad option, bad listener declaration
+    ├── EncodeError                 a body that cannot be sent (not JSON-serialisable)
+    ├── ConnectionFailed            cannot connect or authenticate (URL shown masked)
+    │   └── AuthenticationFailed
+    ├── ConnectionLost              the connection dropped while something waited on it
+    ├── PublishFailed               the broker refused or did not confirm a publish
+    ├── NoRoute                     nothing is bound to the key
+    ├── CallTimeout (TimeoutError)  no reply within the call's timeout
+    ├── Rejected                    every consumer rejected the call
+    └── RemoteError                 the remote handler raised
+
+Lower-layer (aiormq, socket) errors are translated into these at one seam: the AMQP
+transport. The CLI maps this tree to exit codes in one table.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationFailed",
+    "CallTimeout",
+    "ConfigurationError",
+    "ConnectionFailed",
+    "ConnectionLost",
+    "EncodeError",
+    "NoRoute",
+    "PublishFailed",
+    "Rejected",
+    "RemoteError",
+    "VincentError",
+]
+
+
+class VincentError(Exception):
+    """Root of every error vincent raises."""
+
+
+class ConfigurationError(VincentError):
+    """A URL, option or declaration that cannot work."""
+
+
+class EncodeError(VincentError):
+    """A body that cannot be encoded for the wire."""
+
+
+class ConnectionFailed(VincentError):
+    """The broker could not be reached, or refused the connection.
+
+    ``url`` is always the masked URL: a password never reaches a log or a terminal.
+    """
+
+    def __init__(self, message: str, *, url: str = "") -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class AuthenticationFailed(ConnectionFailed):
+    """The broker refused the credentials."""
+
+
+class ConnectionLost(VincentError):
+    """The connection dropped while a call or a publish waited on it."""
+
+
+class PublishFailed(VincentError):
+    """The broker did not accept a publish (nack, closed channel, or no confirm in time)."""
+
+
+class NoRoute(VincentError):
+    """Nothing is bound to the key: the broker returned the message at once."""
+
+    def __init__(self, key: str, *, exchange: str = "") -> None:
+        where = f" on exchange {exchange!r}" if exchange else ""
+        super().__init__(f"no route: nothing is bound to {key!r}{where}")
+        self.key = key
+        self.exchange = exchange
+
+
+class CallTimeout(VincentError, TimeoutError):
+    """No reply arrived within the call's timeout."""
+
+    def __init__(
+        self,
+        key: str,
+        timeout: float,
+        *,
+        correlation_id: str = "",
+        hint: str = "",
+    ) -> None:
+        text = f"call to {key!r} timed out after {timeout:g}s"
+        if hint:
+            text = f"{text} ({hint})"
+        super().__init__(text)
+        self.key = key
+        self.timeout = timeout
+        self.correlation_id = correlation_id
+
+
+class Rejected(VincentError):
+    """The call was rejected by every consumer (or too many times)."""
+
+    def __init__(self, key: str, reason: str = "") -> None:
+        text = f"call to {key!r} was rejected"
+        if reason:
+            text = f"{text}: {reason}"
+        super().__init__(text)
+        self.key = key
+        self.reason = reason
+
+
+class RemoteError(VincentError):
+    """The remote handler raised; its type, message and traceback travel here.
+
+    ``type`` is the remote class name, module-qualified unless it is a builtin
+    (``ValueError``, ``myapp.errors.DiskFull``).
+    """
+
+    def __init__(self, type: str, message: str, traceback: str = "", *, key: str = "") -> None:
+        super().__init__(f"{type}: {message}")
+        self.type = type
+        self.message = message
+        self.traceback = traceback
+        self.key = key
+
+    def __str__(self) -> str:
+        head = f"{self.type}: {self.message}"
+        if self.traceback:
+            return f"{head}\n\nRemote traceback:\n{self.traceback.rstrip()}"
+        return head

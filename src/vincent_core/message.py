@@ -1,0 +1,139 @@
+"""The message a handler receives."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from vincent_core.wire.deadlines import deadline_from_headers
+from vincent_core.wire.envelope import Envelope
+
+if TYPE_CHECKING:
+    from vincent_core.client import Client
+
+__all__ = ["Message", "RejectMessage"]
+
+
+class RejectMessage(Exception):
+    """Raised by :meth:`Message.reject`; the dispatcher hands the message on."""
+
+
+class Message:
+    """One received message: its key, decoded body and AMQP details.
+
+    ::
+
+        @app.listen("file.encrypt")
+        async def encrypt(msg: Message):
+            data = await msg.call("file.get", {"file": msg["file"]})
+            await msg.cast("file.encrypted", {"file": msg["file"]})
+
+    ``cast`` and ``call`` made here inherit the message's deadline: a nested call never
+    gets more time than its caller has left. In a plain ``def`` handler (run in a worker
+    thread) they block and return the result instead of a coroutine.
+    """
+
+    __slots__ = ("_client", "body", "envelope", "redelivered")
+
+    def __init__(self, envelope: Envelope, body: Any, *, redelivered: bool, client: Client) -> None:
+        self.envelope = envelope
+        self.body = body
+        self.redelivered = redelivered
+        self._client = client
+
+    @property
+    def key(self) -> str:
+        """The routing key it was published with."""
+        return self.envelope.routing_key
+
+    @property
+    def params(self) -> Any:
+        """The decoded body (alias of :attr:`body`)."""
+        return self.body
+
+    @property
+    def headers(self) -> dict[str, Any]:
+        """The AMQP headers."""
+        return self.envelope.headers
+
+    @property
+    def id(self) -> str:
+        """The AMQP ``message_id`` (``""`` when the sender set none)."""
+        return str(self.envelope.message_id or "")
+
+    @property
+    def reply_to(self) -> str | None:
+        """Where the reply goes, for a call."""
+        return self.envelope.reply_to
+
+    @property
+    def correlation_id(self) -> str | None:
+        """The call's correlation id."""
+        return self.envelope.correlation_id
+
+    @property
+    def deadline(self) -> int | None:
+        """The absolute deadline (epoch ms) this message carries, if any."""
+        return deadline_from_headers(self.envelope.headers)
+
+    @property
+    def expects_reply(self) -> bool:
+        """True for a call (it has ``reply_to``)."""
+        return bool(self.envelope.reply_to)
+
+    def __getitem__(self, name: str) -> Any:
+        if isinstance(self.body, dict):
+            return self.body[name]
+        raise KeyError(name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """``msg.get("x", default)`` on a JSON-object body."""
+        return self.body.get(name, default) if isinstance(self.body, dict) else default
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(self.body, dict) and name in self.body
+
+    def reject(self, reason: str = "") -> NoReturn:
+        """Hand this message to another consumer of the same queue. Does not return."""
+        raise RejectMessage(reason)
+
+    def cast(self, key: str, body: Any = None, **options: Any) -> Any:
+        """Cast with this message's deadline (awaitable; blocking in a ``def`` handler)."""
+        options.setdefault("deadline", self.deadline)
+        return self._client.cast(key, body, **options)
+
+    def call(self, key: str, body: Any = None, **options: Any) -> Any:
+        """Call with this message's deadline (awaitable; blocking in a ``def`` handler)."""
+        options.setdefault("deadline", self.deadline)
+        return self._client.call(key, body, **options)
+
+    def __repr__(self) -> str:
+        return f"<Message {self.key} id={self.id}>"
+
+
+class ThreadMessage(Message):
+    """The message as a plain ``def`` handler sees it: ``cast``/``call`` block."""
+
+    __slots__ = ("_loop",)
+
+    def __init__(
+        self,
+        envelope: Envelope,
+        body: Any,
+        *,
+        redelivered: bool,
+        client: Client,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        super().__init__(envelope, body, redelivered=redelivered, client=client)
+        self._loop = loop
+
+    def cast(self, key: str, body: Any = None, **options: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(
+            super().cast(key, body, **options), self._loop
+        ).result()
+
+    def call(self, key: str, body: Any = None, **options: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(
+            super().call(key, body, **options), self._loop
+        ).result()

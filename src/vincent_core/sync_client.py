@@ -1,0 +1,101 @@
+"""The blocking client for WSGI app servers: the async Client, driven on a loop thread."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from concurrent.futures import Future
+from types import TracebackType
+from typing import Any, TypeVar
+
+from vincent_core.client import Client, KeyProxy
+
+__all__ = ["SyncClient"]
+
+T = TypeVar("T")
+
+
+class SyncClient:
+    """Blocking, thread-safe cast and call, for code without an event loop.
+
+    ::
+
+        client = SyncClient()               # e.g. once per Flask/Django process
+        client.cast("file.encrypt", {"key_id": 1234})
+        data = client.call("file.get", {"file": "/etc/hostname"}, timeout=5)
+        client.close()
+
+    It owns one background thread running an event loop and one connection; every
+    method may be called from any thread.
+    """
+
+    def __init__(self, url: str | None = None, *, exchange: str | None = None) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="vincent-sync-client", daemon=True
+        )
+        self._thread.start()
+        self._client = Client(url, exchange=exchange)
+        self._closed = False
+        try:
+            self._run(self._client.connect())
+        except BaseException:
+            self._shutdown()
+            raise
+
+    @property
+    def masked_url(self) -> str:
+        """The broker URL, password masked."""
+        return self._client.masked_url
+
+    @property
+    def exchange(self) -> str:
+        """The exchange casts and calls go to."""
+        return self._client.exchange
+
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        if self._closed:
+            coroutine.close()
+            raise RuntimeError("the SyncClient is closed")
+        future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        return future.result()
+
+    def cast(self, key: str, body: Any = None, **options: Any) -> str:
+        """Like :meth:`Client.cast`; blocks until the broker confirmed the message."""
+        return self._run(self._client.cast(key, body, **options))
+
+    def call(self, key: str, body: Any = None, **options: Any) -> Any:
+        """Like :meth:`Client.call`; blocks until the reply (or the timeout)."""
+        return self._run(self._client.call(key, body, **options))
+
+    @property
+    def to(self) -> KeyProxy:
+        """``client.to.file.encrypt(key_id=1)`` casts and blocks until confirmed."""
+        return KeyProxy(self.cast)
+
+    def close(self) -> None:
+        """Close the connection and stop the loop thread (idempotent)."""
+        if self._closed:
+            return
+        try:
+            self._run(self._client.close())
+        finally:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        self._closed = True
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,530 @@
+"""The RabbitMQ transport, built directly on aiormq (one level below aio-pika).
+
+This is the one place where broker and socket errors become ``VincentError``s. One
+connection; one confirm channel for every publish and for the direct reply-to consumer
+(RabbitMQ requires requests and their reply consumer on the same channel); one channel
+per consumer so that each has its own prefetch window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aiormq
+import aiormq.abc
+from pamqp import commands as spec
+from pamqp.common import FieldTable
+
+from vincent_core.config import mask_url
+from vincent_core.errors import (
+    AuthenticationFailed,
+    ConfigurationError,
+    ConnectionFailed,
+    ConnectionLost,
+    NoRoute,
+    PublishFailed,
+    VincentError,
+)
+from vincent_core.transport.base import (
+    DIRECT_REPLY_TO,
+    ConnectionState,
+    Delivery,
+    DeliveryHandler,
+    QueueInfo,
+    QueueSpec,
+    ReplyHandler,
+    StateListener,
+    Subscription,
+    Transport,
+)
+from vincent_core.wire.envelope import Envelope
+
+__all__ = ["AmqpTransport"]
+
+log = logging.getLogger("vincent.transport")
+T = TypeVar("T")
+
+_BACKOFF = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+_UTC = dt.UTC
+
+
+def to_properties(envelope: Envelope) -> spec.Basic.Properties:
+    """Envelope fields to pamqp properties."""
+    stamp = envelope.timestamp
+    return spec.Basic.Properties(
+        content_type=envelope.content_type,
+        content_encoding=envelope.content_encoding,
+        headers=envelope.headers or None,
+        delivery_mode=envelope.delivery_mode,
+        priority=envelope.priority,
+        correlation_id=envelope.correlation_id,
+        reply_to=envelope.reply_to,
+        expiration=envelope.expiration,
+        message_id=envelope.message_id,
+        timestamp=dt.datetime.fromtimestamp(stamp, _UTC) if stamp is not None else None,
+        message_type=envelope.type,
+        user_id=envelope.user_id,
+        app_id=envelope.app_id,
+    )
+
+
+def to_envelope(message: aiormq.abc.DeliveredMessage) -> Envelope:
+    """A received aiormq message as an Envelope."""
+    props = message.header.properties
+    stamp = props.timestamp
+    return Envelope(
+        exchange=message.exchange or "",
+        routing_key=message.routing_key or "",
+        body=message.body,
+        headers=dict(props.headers) if props.headers else {},
+        content_type=props.content_type,
+        content_encoding=props.content_encoding,
+        delivery_mode=props.delivery_mode,
+        priority=props.priority,
+        correlation_id=props.correlation_id,
+        reply_to=props.reply_to,
+        expiration=props.expiration,
+        message_id=props.message_id,
+        timestamp=int(stamp.timestamp()) if stamp is not None else None,
+        type=props.message_type,
+        user_id=props.user_id,
+        app_id=props.app_id,
+    )
+
+
+@contextlib.contextmanager
+def translate_errors(masked_url: str, what: str) -> Iterator[None]:
+    """The seam: aiormq and socket errors in, VincentErrors out."""
+    try:
+        yield
+    except VincentError:
+        raise
+    except aiormq.exceptions.PublishError as exc:
+        frame = exc.frame if isinstance(exc.frame, spec.Basic.Return) else None
+        key = frame.routing_key if frame is not None else ""
+        raise NoRoute(key or "", exchange=frame.exchange if frame else "") from None
+    except aiormq.exceptions.DeliveryError as exc:
+        raise PublishFailed(f"{what}: the broker refused the message ({exc})") from None
+    except aiormq.exceptions.ChannelPreconditionFailed as exc:
+        raise ConfigurationError(f"{what}: {_reason(exc)}") from None
+    except aiormq.exceptions.ChannelNotFoundEntity as exc:
+        raise ConfigurationError(f"{what}: {_reason(exc)}") from None
+    except aiormq.exceptions.ChannelAccessRefused as exc:
+        raise ConfigurationError(f"{what}: access refused: {_reason(exc)}") from None
+    except aiormq.exceptions.ChannelLockedResource as exc:
+        raise ConfigurationError(f"{what}: {_reason(exc)}") from None
+    except (
+        aiormq.exceptions.AuthenticationError,
+        aiormq.exceptions.ProbableAuthenticationError,
+    ) as exc:
+        if "ACCESS_REFUSED" not in str(exc) and "auth" not in str(exc).lower():
+            raise ConnectionFailed(
+                f"cannot connect to {masked_url}: {_reason(exc)}", url=masked_url
+            ) from None
+        raise AuthenticationFailed(
+            f"authentication failed for {masked_url}: check the user and password",
+            url=masked_url,
+        ) from None
+    except aiormq.exceptions.IncompatibleProtocolError:
+        raise ConnectionFailed(f"{masked_url} does not speak AMQP 0-9-1", url=masked_url) from None
+    except (
+        aiormq.exceptions.AMQPConnectionError,
+        aiormq.exceptions.ChannelInvalidStateError,
+        aiormq.exceptions.AMQPChannelError,
+        ConnectionError,
+    ) as exc:
+        raise ConnectionLost(f"{what}: connection to {masked_url} lost ({_reason(exc)})") from None
+
+
+def _connect_reason(exc: BaseException) -> str:
+    for arg in exc.args:
+        if isinstance(arg, tuple) and len(arg) == 2 and isinstance(arg[1], str):
+            return arg[1]
+    return _reason(exc)
+
+
+def _reason(exc: BaseException) -> str:
+    args = [a for a in exc.args if isinstance(a, str)]
+    if args:
+        return args[-1]
+    for arg in exc.args:
+        text = getattr(arg, "reply_text", None)
+        if text:
+            return str(text)
+    return str(exc) or type(exc).__name__
+
+
+class _AmqpDelivery(Delivery):
+    __slots__ = ("_channel", "_tag")
+
+    def __init__(self, envelope: Envelope, redelivered: bool, channel: Any, tag: int) -> None:
+        super().__init__(envelope, redelivered)
+        self._channel = channel
+        self._tag = tag
+
+    async def ack(self) -> None:
+        # After a reconnect the old channel is gone and the broker has already requeued
+        # the message: there is nothing left to settle.
+        if not self._channel.is_closed:
+            with contextlib.suppress(aiormq.exceptions.AMQPError, ConnectionError):
+                await self._channel.basic_ack(self._tag)
+
+    async def reject(self, requeue: bool) -> None:
+        if not self._channel.is_closed:
+            with contextlib.suppress(aiormq.exceptions.AMQPError, ConnectionError):
+                await self._channel.basic_reject(self._tag, requeue=requeue)
+
+
+@dataclass(eq=False)
+class _Consumer(Subscription):
+    transport: AmqpTransport
+    queue: str
+    handler: DeliveryHandler
+    prefetch: int
+    exclusive: bool
+    channel: Any = None
+    tag: str = ""
+    cancelled: bool = False
+    busy: int = 0
+
+    async def start(self, connection: Any) -> None:
+        self.channel = await connection.channel()
+        await self.channel.basic_qos(prefetch_count=self.prefetch)
+        channel = self.channel
+
+        async def on_message(message: aiormq.abc.DeliveredMessage) -> None:
+            delivery = _AmqpDelivery(
+                to_envelope(message), bool(message.redelivered), channel, message.delivery_tag or 0
+            )
+            self.busy += 1
+            try:
+                await self.handler(delivery)
+            finally:
+                self.busy -= 1
+                if self.cancelled and self.busy == 0:
+                    await self._close_channel(channel)
+
+        ok = await channel.basic_consume(self.queue, on_message, exclusive=self.exclusive)
+        self.tag = ok.consumer_tag
+
+    async def cancel(self) -> None:
+        self.cancelled = True
+        with contextlib.suppress(ValueError):
+            self.transport._consumers.remove(self)
+        channel = self.channel
+        if channel is not None and not channel.is_closed:
+            with contextlib.suppress(aiormq.exceptions.AMQPError, ConnectionError):
+                await channel.basic_cancel(self.tag)
+            if self.busy == 0:
+                await self._close_channel(channel)
+
+    @staticmethod
+    async def _close_channel(channel: Any) -> None:
+        # Deliveries still being handled need the channel to be acked on; the last one
+        # to finish closes it (prefetched, unstarted ones then return to the queue).
+        if not channel.is_closed:
+            with contextlib.suppress(aiormq.exceptions.AMQPError, ConnectionError):
+                await channel.close()
+
+
+class AmqpTransport(Transport):
+    """A RabbitMQ connection that reconnects by itself and restores its topology."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.masked_url = mask_url(url)
+        self._state: ConnectionState = "closed"
+        self._listeners: list[StateListener] = []
+        self._connection: Any = None
+        self._channel: Any = None
+        self._connected = asyncio.Event()
+        self._closing = False
+        self._watcher: asyncio.Task[None] | None = None
+        self._exchanges: list[str] = []
+        self._queues: dict[str, QueueSpec] = {}
+        self._bindings: list[tuple[str, str, str]] = []
+        self._consumers: list[_Consumer] = []
+        self._reply_handlers: list[ReplyHandler] = []
+        self.unclaimed_replies = 0
+        self._replies_ready: asyncio.Future[None] | None = None
+
+    # -- state -----------------------------------------------------------------------
+
+    @property
+    def state(self) -> ConnectionState:
+        return self._state
+
+    def add_state_listener(self, listener: StateListener) -> None:
+        self._listeners.append(listener)
+
+    def _set_state(self, state: ConnectionState) -> None:
+        if state != self._state:
+            self._state = state
+            for listener in list(self._listeners):
+                listener(state)
+
+    # -- connection ------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        self._closing = False
+        self._set_state("connecting")
+        try:
+            await self._open()
+        except BaseException:
+            self._set_state("closed")
+            raise
+        self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _open(self) -> None:
+        with translate_errors(self.masked_url, "connect"):
+            try:
+                connection = await aiormq.connect(self.url)
+            except (
+                aiormq.exceptions.AuthenticationError,
+                aiormq.exceptions.ProbableAuthenticationError,
+            ):
+                raise
+            except aiormq.exceptions.AMQPConnectionError as exc:
+                raise ConnectionFailed(
+                    f"cannot connect to {self.masked_url}: {_connect_reason(exc)}",
+                    url=self.masked_url,
+                ) from None
+            except OSError as exc:
+                raise ConnectionFailed(
+                    f"cannot connect to {self.masked_url}: {exc.strerror or exc}",
+                    url=self.masked_url,
+                ) from None
+            except (ValueError, KeyError) as exc:
+                raise ConfigurationError(f"bad broker URL {self.masked_url}: {exc}") from None
+        try:
+            with translate_errors(self.masked_url, "open channel"):
+                self._channel = await connection.channel(
+                    publisher_confirms=True, on_return_raises=True
+                )
+                self._connection = connection
+                await self._restore()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await connection.close()
+            raise
+        self._connected.set()
+        self._set_state("connected")
+
+    async def _restore(self) -> None:
+        for name in self._exchanges:
+            await self._declare_exchange(name)
+        for queue_spec in self._queues.values():
+            await self._declare_queue(queue_spec)
+        for queue, exchange, pattern in self._bindings:
+            await self._channel.queue_bind(queue, exchange, routing_key=pattern)
+        if self._reply_handlers:
+            await self._start_replies()
+        for consumer in self._consumers:
+            await consumer.start(self._connection)
+
+    async def _watch(self) -> None:
+        while not self._closing:
+            connection = self._connection
+            with contextlib.suppress(BaseException):
+                await connection.closing
+            if self._is_closing():
+                return
+            self._connected.clear()
+            self._set_state("reconnecting")
+            log.warning("connection to %s lost; reconnecting", self.masked_url)
+            attempt = 0
+            while not self._closing:
+                try:
+                    await self._open()
+                    log.warning("reconnected to %s", self.masked_url)
+                    break
+                except ConfigurationError:
+                    raise
+                except VincentError as exc:
+                    delay = _BACKOFF[min(attempt, len(_BACKOFF) - 1)]
+                    attempt += 1
+                    log.debug(
+                        "reconnect to %s failed (%s); next in %ss", self.masked_url, exc, delay
+                    )
+                    await asyncio.sleep(delay)
+
+    def _is_closing(self) -> bool:
+        return self._closing
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await self._connection.close()
+        self._connected.clear()
+        self._set_state("closed")
+
+    async def _ready(self, timeout: float | None, what: str) -> Any:
+        if self._closing:
+            raise ConnectionLost(f"{what}: the connection to {self.masked_url} is closed")
+        if not self._connected.is_set():
+            try:
+                await asyncio.wait_for(self._connected.wait(), timeout)
+            except TimeoutError:
+                raise PublishFailed(
+                    f"{what}: not connected to {self.masked_url} after {timeout:g}s"
+                ) from None
+        return self._channel
+
+    async def _run(self, what: str, operation: Callable[[Any], Awaitable[T]]) -> T:
+        channel = await self._ready(None, what)
+        with translate_errors(self.masked_url, what):
+            try:
+                return await operation(channel)
+            finally:
+                # A failed declare closes the channel (406/404): open a fresh one so the
+                # connection stays usable for everything else.
+                if channel.is_closed and not self._connection.is_closed:
+                    self._channel = await self._connection.channel(
+                        publisher_confirms=True, on_return_raises=True
+                    )
+                    if self._reply_handlers:
+                        await self._start_replies()
+
+    # -- topology --------------------------------------------------------------------
+
+    async def _declare_exchange(self, name: str) -> None:
+        await self._channel.exchange_declare(name, exchange_type="topic", durable=True)
+
+    async def declare_exchange(self, name: str) -> None:
+        await self._run(f"declare exchange {name!r}", lambda ch: self._declare_exchange(name))
+        if name not in self._exchanges:
+            self._exchanges.append(name)
+
+    async def _declare_queue(self, queue_spec: QueueSpec) -> QueueInfo:
+        ok = await self._channel.queue_declare(
+            queue_spec.name,
+            durable=queue_spec.durable,
+            exclusive=queue_spec.exclusive,
+            auto_delete=queue_spec.auto_delete,
+            arguments=FieldTable(queue_spec.arguments) if queue_spec.arguments else None,
+        )
+        return QueueInfo(ok.queue or queue_spec.name, ok.message_count or 0, ok.consumer_count or 0)
+
+    async def declare_queue(self, spec_: QueueSpec) -> QueueInfo:
+        info = await self._run(
+            f"declare queue {spec_.name!r}", lambda ch: self._declare_queue(spec_)
+        )
+        self._queues[spec_.name] = spec_
+        return info
+
+    async def inspect_queue(self, name: str) -> QueueInfo | None:
+        async def passive(channel: Any) -> QueueInfo | None:
+            try:
+                ok = await channel.queue_declare(name, passive=True)
+            except aiormq.exceptions.ChannelNotFoundEntity:
+                return None
+            return QueueInfo(name, ok.message_count or 0, ok.consumer_count or 0)
+
+        return await self._run(f"inspect queue {name!r}", passive)
+
+    async def delete_queue(self, name: str) -> None:
+        self._queues.pop(name, None)
+        self._bindings = [b for b in self._bindings if b[0] != name]
+        await self._run(f"delete queue {name!r}", lambda ch: ch.queue_delete(name))
+
+    async def purge_queue(self, name: str) -> int:
+        ok = await self._run(f"purge queue {name!r}", lambda ch: ch.queue_purge(name))
+        return int(ok.message_count or 0)
+
+    async def bind(self, queue: str, exchange: str, pattern: str) -> None:
+        await self._run(
+            f"bind {queue!r} to {exchange!r}",
+            lambda ch: ch.queue_bind(queue, exchange, routing_key=pattern),
+        )
+        if (queue, exchange, pattern) not in self._bindings:
+            self._bindings.append((queue, exchange, pattern))
+
+    async def unbind(self, queue: str, exchange: str, pattern: str) -> None:
+        with contextlib.suppress(ValueError):
+            self._bindings.remove((queue, exchange, pattern))
+        await self._run(
+            f"unbind {queue!r}", lambda ch: ch.queue_unbind(queue, exchange, routing_key=pattern)
+        )
+
+    # -- messages --------------------------------------------------------------------
+
+    async def publish(
+        self, envelope: Envelope, *, mandatory: bool = False, timeout: float | None = None
+    ) -> None:
+        channel = self._channel
+        if not self._connected.is_set() or channel is None or channel.is_closed:
+            channel = await self._ready(timeout, f"publish to {envelope.routing_key!r}")
+        with translate_errors(self.masked_url, f"publish to {envelope.routing_key!r}"):
+            result = await channel.basic_publish(
+                envelope.body,
+                exchange=envelope.exchange,
+                routing_key=envelope.routing_key,
+                properties=to_properties(envelope),
+                mandatory=mandatory,
+                timeout=timeout,
+            )
+        if isinstance(result, spec.Basic.Nack):
+            raise PublishFailed(f"the broker refused the message to {envelope.routing_key!r}")
+
+    async def consume(
+        self, queue: str, handler: DeliveryHandler, *, prefetch: int, exclusive: bool = False
+    ) -> Subscription:
+        await self._ready(None, f"consume {queue!r}")
+        consumer = _Consumer(self, queue, handler, prefetch, exclusive)
+        with translate_errors(self.masked_url, f"consume {queue!r}"):
+            await consumer.start(self._connection)
+        self._consumers.append(consumer)
+        return consumer
+
+    async def get(self, queue: str) -> Delivery | None:
+        async def take(channel: Any) -> Delivery | None:
+            message = await channel.basic_get(queue, no_ack=False)
+            if not isinstance(message.delivery, spec.Basic.GetOk):
+                return None
+            return _AmqpDelivery(
+                to_envelope(message), bool(message.redelivered), channel, message.delivery_tag or 0
+            )
+
+        return await self._run(f"get from {queue!r}", take)
+
+    async def _start_replies(self) -> None:
+        async def deliver(message: aiormq.abc.DeliveredMessage) -> None:
+            envelope = to_envelope(message)
+            for handler in self._reply_handlers:
+                if handler(envelope):
+                    return
+            # A late reply (its caller gave up) or a stray one: never anyone else's.
+            self.unclaimed_replies += 1
+
+        await self._channel.basic_consume(DIRECT_REPLY_TO, deliver, no_ack=True)
+
+    async def replies(self, handler: ReplyHandler) -> str:
+        if handler not in self._reply_handlers:
+            self._reply_handlers.append(handler)
+        if self._replies_ready is None:
+            self._replies_ready = asyncio.get_running_loop().create_future()
+            try:
+                await self._ready(None, "start reply consumer")
+                with translate_errors(self.masked_url, "start reply consumer"):
+                    await self._start_replies()
+            except BaseException as exc:
+                self._replies_ready.set_exception(exc)
+                self._replies_ready.exception()
+                self._replies_ready = None
+                self._reply_handlers.remove(handler)
+                raise
+            self._replies_ready.set_result(None)
+        else:
+            await asyncio.shield(self._replies_ready)
+        return DIRECT_REPLY_TO

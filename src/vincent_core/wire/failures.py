@@ -1,0 +1,180 @@
+"""What happens to a message whose handler did not succeed: retry, hand-off, dead letter.
+
+Pure decisions and envelope builders; the dispatcher publishes what these return.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import traceback as traceback_module
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from vincent_core.wire.deadlines import expiration_ms
+from vincent_core.wire.envelope import Envelope
+from vincent_core.wire.replies import error_type_name
+from vincent_core.wire.routing import retry_queue_name
+
+__all__ = [
+    "ATTEMPTS_HEADER",
+    "DEAD_HEADERS",
+    "DEFAULT_MAX_REJECTS",
+    "DEFAULT_RETRY_DELAYS",
+    "REJECTED_BY_HEADER",
+    "DeadReason",
+    "attempts_of",
+    "build_dead_letter",
+    "build_handoff",
+    "build_retry",
+    "next_retry_delay",
+    "reject_is_final",
+    "rejected_by",
+    "restore_dead_letter",
+]
+
+DeadReason = Literal["error", "undecodable", "rejected", "too-large"]
+
+ATTEMPTS_HEADER = "x-vincent-attempts"
+REJECTED_BY_HEADER = "x-vincent-rejected-by"
+DEFAULT_RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0)
+DEFAULT_MAX_REJECTS = 5
+
+DEAD_HEADERS = (
+    "x-vincent-original-exchange",
+    "x-vincent-original-key",
+    "x-vincent-queue",
+    "x-vincent-error-type",
+    "x-vincent-error-message",
+    "x-vincent-error-traceback",
+    "x-vincent-attempts",
+    "x-vincent-dead-at",
+    "x-vincent-reason",
+)
+# Headers RabbitMQ adds when a message passes through a dead-letter exchange (our retry
+# queue); a replayed dead letter should start clean.
+_BROKER_HEADERS = (
+    "x-death",
+    "x-first-death-exchange",
+    "x-first-death-queue",
+    "x-first-death-reason",
+    "x-last-death-exchange",
+    "x-last-death-queue",
+    "x-last-death-reason",
+)
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, bytes | str):
+        try:
+            return int(value)
+        except ValueError:
+            return 0
+    return 0
+
+
+def attempts_of(headers: Mapping[str, Any]) -> int:
+    """How many times this message was handled and failed before."""
+    return max(0, _int(headers.get(ATTEMPTS_HEADER)))
+
+
+def next_retry_delay(failed_attempts: int, retries: int, delays: Sequence[float]) -> float | None:
+    """The delay before the next try after ``failed_attempts`` failures, or ``None`` when
+    the retries are used up (the message goes to the dead-letter queue).
+
+    The last delay repeats when ``retries`` outnumbers ``delays``.
+    """
+    if failed_attempts > retries:
+        return None
+    if not delays:
+        return 0.0
+    return float(delays[min(max(failed_attempts, 1), len(delays)) - 1])
+
+
+def build_retry(envelope: Envelope, queue: str, delay: float, attempts: int) -> Envelope:
+    """A copy bound for the queue's retry companion, where it waits ``delay`` seconds and
+    then dead-letters back onto ``queue``."""
+    headers = {k: v for k, v in envelope.headers.items() if k not in _BROKER_HEADERS}
+    headers[ATTEMPTS_HEADER] = attempts
+    return envelope.with_changes(
+        exchange="",
+        routing_key=retry_queue_name(queue),
+        headers=headers,
+        expiration=expiration_ms(delay),
+    )
+
+
+def build_dead_letter(
+    envelope: Envelope,
+    *,
+    dead_letter_queue: str,
+    queue: str,
+    reason: DeadReason,
+    attempts: int,
+    error: BaseException | None = None,
+    message: str | None = None,
+    now: dt.datetime | None = None,
+) -> Envelope:
+    """The copy that goes to the dead-letter queue, saying where it came from and why."""
+    headers = {k: v for k, v in envelope.headers.items() if k not in _BROKER_HEADERS}
+    when = now or dt.datetime.now(dt.UTC)
+    headers.update(
+        {
+            "x-vincent-original-exchange": envelope.exchange,
+            "x-vincent-original-key": envelope.routing_key,
+            "x-vincent-queue": queue,
+            "x-vincent-error-type": error_type_name(error) if error is not None else reason,
+            "x-vincent-error-message": message if message is not None else str(error or ""),
+            "x-vincent-error-traceback": (
+                "".join(traceback_module.format_exception(error)) if error is not None else ""
+            ),
+            ATTEMPTS_HEADER: attempts,
+            "x-vincent-dead-at": when.isoformat(),
+            "x-vincent-reason": reason,
+        }
+    )
+    # The dead-letter queue keeps messages until someone looks: no expiry there.
+    return envelope.with_changes(
+        exchange="", routing_key=dead_letter_queue, headers=headers, expiration=None
+    )
+
+
+def restore_dead_letter(dead: Envelope) -> Envelope:
+    """The original message back from a dead letter, ready to publish again."""
+    headers = {
+        k: v
+        for k, v in dead.headers.items()
+        if k not in DEAD_HEADERS and k not in _BROKER_HEADERS and k != REJECTED_BY_HEADER
+    }
+    exchange = dead.headers.get("x-vincent-original-exchange", "")
+    key = dead.headers.get("x-vincent-original-key", dead.routing_key)
+    return dead.with_changes(
+        exchange=exchange.decode() if isinstance(exchange, bytes) else str(exchange),
+        routing_key=key.decode() if isinstance(key, bytes) else str(key),
+        headers=headers,
+    )
+
+
+def rejected_by(headers: Mapping[str, Any]) -> list[str]:
+    """The consumers that already rejected this message."""
+    value = headers.get(REJECTED_BY_HEADER)
+    if not isinstance(value, list | tuple):
+        return []
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in value]
+
+
+def reject_is_final(
+    rejecters: Sequence[str], consumer_count: int, max_rejects: int = DEFAULT_MAX_REJECTS
+) -> bool:
+    """True when every consumer (or more than ``max_rejects`` in all) rejected it."""
+    return len(set(rejecters)) >= max(1, consumer_count) or len(rejecters) >= max_rejects
+
+
+def build_handoff(envelope: Envelope, queue: str, rejecters: Sequence[str]) -> Envelope:
+    """A copy put back on ``queue`` (via the default exchange) for another consumer."""
+    headers = dict(envelope.headers)
+    headers[REJECTED_BY_HEADER] = list(rejecters)
+    return envelope.with_changes(exchange="", routing_key=queue, headers=headers)

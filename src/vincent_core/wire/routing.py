@@ -1,0 +1,88 @@
+"""Queue naming per ``route_to`` and topic-pattern matching."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from functools import lru_cache
+from typing import Literal
+
+from vincent_core.errors import ConfigurationError
+
+__all__ = [
+    "RouteTo",
+    "check_key",
+    "queue_name",
+    "retry_queue_name",
+    "topic_matches",
+]
+
+RouteTo = Literal["one", "all", "host"]
+ROUTE_TO: tuple[RouteTo, ...] = ("one", "all", "host")
+_MAX_NAME = 255
+
+
+def check_key(key: str, *, pattern: bool = False) -> str:
+    """Validate a routing key (``pattern=True`` allows ``*`` and ``#`` words)."""
+    if not key or len(key.encode()) > _MAX_NAME:
+        raise ConfigurationError(f"a routing key must be 1-255 bytes, not {key!r}")
+    if not pattern and ("*" in key.split(".") or "#" in key.split(".")):
+        raise ConfigurationError(f"{key!r} is a pattern: cast and call need a plain key")
+    return key
+
+
+def queue_name(
+    key: str,
+    route_to: RouteTo = "one",
+    queue: str | None = None,
+    *,
+    hostname: str | None = None,
+) -> str:
+    """The queue a listener consumes from.
+
+    ``one``: ``queue`` or the key itself (so a plain client can publish to the default
+    exchange with the key); ``host``: ``<queue or key>.<hostname>``; ``all``: a unique,
+    per-process name ``<queue or key>.all.<hostname>.<pid>.<random>``.
+    """
+    if route_to not in ROUTE_TO:
+        raise ConfigurationError(f"route_to must be one of {ROUTE_TO}, not {route_to!r}")
+    base = queue or key
+    host = hostname or socket.gethostname()
+    if route_to == "host":
+        name = f"{base}.{host}"
+    elif route_to == "all":
+        name = f"{base}.all.{host}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+    else:
+        name = base
+    if name.startswith("amq."):
+        raise ConfigurationError(f"queue names starting with 'amq.' are reserved: {name!r}")
+    if len(name.encode()) > _MAX_NAME:
+        raise ConfigurationError(f"queue name longer than 255 bytes: {name!r}")
+    return name
+
+
+def retry_queue_name(queue: str) -> str:
+    """The companion queue where a failed cast waits out its retry delay."""
+    return f"{queue}.retry"
+
+
+def topic_matches(pattern: str, key: str) -> bool:
+    """AMQP topic matching: ``*`` is exactly one word, ``#`` zero or more."""
+    if "*" not in pattern and "#" not in pattern:
+        return pattern == key
+    return _topic_words(tuple(pattern.split(".")), tuple(key.split(".")))
+
+
+@lru_cache(maxsize=8192)
+def _topic_words(pattern: tuple[str, ...], key: tuple[str, ...]) -> bool:
+    if not pattern:
+        return not key
+    head, rest = pattern[0], pattern[1:]
+    if head == "#":
+        return any(_topic_words(rest, key[i:]) for i in range(len(key) + 1))
+    if not key:
+        return False
+    if head == "*" or head == key[0]:
+        return _topic_words(rest, key[1:])
+    return False
