@@ -30,6 +30,7 @@ from vincent_core.wire.failures import (
     next_retry_delay,
     reject_is_final,
     rejected_by,
+    restore_route,
 )
 from vincent_core.wire.replies import REJECTED_TYPE, build_error_reply, build_ok_reply
 from vincent_core.wire.routing import retry_queue_name
@@ -117,7 +118,7 @@ class Dispatcher:
     # -- the decision ----------------------------------------------------------------
 
     async def _dispatch(self, delivery: Delivery) -> None:
-        envelope = delivery.envelope
+        envelope = delivery.envelope = restore_route(delivery.envelope)
         listener = self.listener
         if len(envelope.body) > listener.max_body_size:
             size = len(envelope.body)

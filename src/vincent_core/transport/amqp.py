@@ -48,6 +48,12 @@ from vincent_core.wire.envelope import Envelope
 __all__ = ["AmqpTransport"]
 
 log = logging.getLogger("vincent.transport")
+_aiormq_log = logging.getLogger("aiormq")
+if _aiormq_log.level == logging.NOTSET:
+    # vincent reports connection loss and reconnects itself, in one line; aiormq's own
+    # tracebacks for the same events would only bury that line. Set the "aiormq"
+    # logger's level explicitly to see them again.
+    _aiormq_log.setLevel(logging.CRITICAL)
 T = TypeVar("T")
 
 _BACKOFF = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)

@@ -30,6 +30,7 @@ __all__ = [
     "reject_is_final",
     "rejected_by",
     "restore_dead_letter",
+    "restore_route",
 ]
 
 DeadReason = Literal["error", "undecodable", "rejected", "too-large"]
@@ -94,11 +95,38 @@ def next_retry_delay(failed_attempts: int, retries: int, delays: Sequence[float]
     return float(delays[min(max(failed_attempts, 1), len(delays)) - 1])
 
 
+ORIGINAL_EXCHANGE = "x-vincent-original-exchange"
+ORIGINAL_KEY = "x-vincent-original-key"
+
+
+def _remember_route(envelope: Envelope, headers: dict[str, Any]) -> None:
+    # Retries and hand-offs travel through the default exchange, addressed to a queue;
+    # the original exchange and key ride along so the handler still sees the real key.
+    headers.setdefault(ORIGINAL_EXCHANGE, envelope.exchange)
+    headers.setdefault(ORIGINAL_KEY, envelope.routing_key)
+
+
+def restore_route(envelope: Envelope) -> Envelope:
+    """The envelope with the exchange and key it was first published with (a retried or
+    handed-off copy arrives through the default exchange)."""
+    if ORIGINAL_KEY not in envelope.headers:
+        return envelope
+    headers = dict(envelope.headers)
+    exchange = headers.pop(ORIGINAL_EXCHANGE, envelope.exchange)
+    key = headers.pop(ORIGINAL_KEY)
+    return envelope.with_changes(
+        exchange=exchange.decode() if isinstance(exchange, bytes) else str(exchange),
+        routing_key=key.decode() if isinstance(key, bytes) else str(key),
+        headers=headers,
+    )
+
+
 def build_retry(envelope: Envelope, queue: str, delay: float, attempts: int) -> Envelope:
     """A copy bound for the queue's retry companion, where it waits ``delay`` seconds and
     then dead-letters back onto ``queue``."""
     headers = {k: v for k, v in envelope.headers.items() if k not in _BROKER_HEADERS}
     headers[ATTEMPTS_HEADER] = attempts
+    _remember_route(envelope, headers)
     return envelope.with_changes(
         exchange="",
         routing_key=retry_queue_name(queue),
@@ -123,8 +151,8 @@ def build_dead_letter(
     when = now or dt.datetime.now(dt.UTC)
     headers.update(
         {
-            "x-vincent-original-exchange": envelope.exchange,
-            "x-vincent-original-key": envelope.routing_key,
+            ORIGINAL_EXCHANGE: envelope.exchange,
+            ORIGINAL_KEY: envelope.routing_key,
             "x-vincent-queue": queue,
             "x-vincent-error-type": error_type_name(error) if error is not None else reason,
             "x-vincent-error-message": message if message is not None else str(error or ""),
@@ -177,4 +205,5 @@ def build_handoff(envelope: Envelope, queue: str, rejecters: Sequence[str]) -> E
     """A copy put back on ``queue`` (via the default exchange) for another consumer."""
     headers = dict(envelope.headers)
     headers[REJECTED_BY_HEADER] = list(rejecters)
+    _remember_route(envelope, headers)
     return envelope.with_changes(exchange="", routing_key=queue, headers=headers)

@@ -1,0 +1,41 @@
+"""A worker for fault-injection tests: records every handled message in a file.
+
+Configured by environment: ``SINK_KEY``, ``SINK_FILE``, ``SINK_DELAY`` (seconds per
+message), ``SINK_CONCURRENCY``, ``SINK_GRACE``; broker and exchange as usual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+from vincent_core import Message, Vincent
+
+app = Vincent()
+KEY = os.environ.get("SINK_KEY", "sink")
+SINK = os.environ.get("SINK_FILE", "sink.log")
+DELAY = float(os.environ.get("SINK_DELAY", "0"))
+
+
+@app.listen(KEY, concurrency=int(os.environ.get("SINK_CONCURRENCY", "8")))
+async def sink(msg: Message) -> int:
+    if DELAY:
+        await asyncio.sleep(DELAY)
+    # One write() of one line with O_APPEND: lines from several processes never mix.
+    fd = os.open(SINK, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, f"{msg['n']} {os.getpid()}\n".encode())
+    finally:
+        os.close(fd)
+    return int(msg["n"])
+
+
+@app.on_start
+async def ready(client: object) -> None:
+    print("READY", flush=True)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, format="%(process)d %(levelname)s %(message)s")
+    app.run(grace=float(os.environ.get("SINK_GRACE", "30")))
