@@ -70,8 +70,6 @@ class Client:
         self._pending: dict[str, asyncio.Future[Envelope]] = {}
         self._declared_exchange = False
         self._connecting: asyncio.Lock | None = None
-        #: replies whose caller had already given up (late) or never existed
-        self.dropped_replies = 0
 
     # -- life cycle ------------------------------------------------------------------
 
@@ -118,6 +116,12 @@ class Client:
         if self._transport is None:
             raise ConnectionLost("the client is not connected: use `async with Client()`")
         return self._transport
+
+    @property
+    def dropped_replies(self) -> int:
+        """Replies dropped on this connection: late (their call had timed out) or stray.
+        Never delivered to another caller."""
+        return self._transport.unclaimed_replies if self._transport is not None else 0
 
     @property
     def state(self) -> ConnectionState:

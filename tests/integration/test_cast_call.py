@@ -172,3 +172,27 @@ async def test_wrong_password_and_closed_port(broker_url: str) -> None:
     assert "***" in str(info.value)
     with pytest.raises(ConnectionFailed, match="cannot connect"):
         await Client("amqp://guest:guest@127.0.0.1:1/").connect()
+
+
+async def test_late_reply_is_dropped_and_counted(broker_url: str, exchange: str, ns) -> None:
+    app = Vincent(broker_url, exchange=exchange)
+    release = asyncio.Event()
+
+    @app.listen(ns("late"))
+    async def late(msg: Message) -> object:
+        if msg.body == "slow":
+            await release.wait()
+        return msg.body
+
+    async with app.running(), Client(broker_url, exchange=exchange) as client:
+        before = client.dropped_replies
+        with pytest.raises(CallTimeout):
+            await client.call(ns("late"), "slow", timeout=0.3)
+        release.set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while client.dropped_replies == before:
+            assert loop.time() < deadline, "the late reply never arrived"
+            await asyncio.sleep(0.02)
+        assert await client.call(ns("late"), "fast") == "fast"
+        assert client.dropped_replies == before + 1

@@ -98,6 +98,8 @@ class Transport(abc.ABC):
 
     #: the URL with its password masked, for messages and logs
     masked_url: str
+    #: replies nobody waited for (late, after their call timed out, or stray): dropped
+    unclaimed_replies: int = 0
 
     @abc.abstractmethod
     async def connect(self) -> None:
