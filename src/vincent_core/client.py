@@ -16,10 +16,19 @@ from vincent_core.wire.deadlines import now_ms, remaining_seconds
 from vincent_core.wire.envelope import Envelope, build_call, build_cast
 from vincent_core.wire.replies import read_reply
 from vincent_core.wire.routing import check_key
+from vincent_core.wire.trace import TRACE_HEADER, Trace, current_trace
 
 __all__ = ["Client", "KeyProxy"]
 
 log = logging.getLogger("vincent.client")
+
+
+def _traced(headers: dict[str, Any] | None) -> dict[str, Any]:
+    """The headers with a trace: the caller's, the handled message's, or a new root."""
+    result = dict(headers) if headers else {}
+    if TRACE_HEADER not in result:
+        result[TRACE_HEADER] = (current_trace.get() or Trace.new()).header()
+    return result
 
 
 class KeyProxy:
@@ -167,7 +176,7 @@ class Client:
             key,
             {} if body is None else body,
             ttl=ttl,
-            headers=headers,
+            headers=_traced(headers),
             deadline=deadline,
         )
         await self._connect_if_needed()
@@ -214,7 +223,7 @@ class Client:
             timeout=timeout,
             reply_to=self._reply_to,
             ttl=ttl,
-            headers=headers,
+            headers=_traced(headers),
             deadline=deadline,
         )
         correlation_id = envelope.correlation_id or ""

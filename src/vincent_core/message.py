@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from vincent_core.wire.deadlines import deadline_from_headers
 from vincent_core.wire.envelope import Envelope
+from vincent_core.wire.trace import TRACE_HEADER, Trace, read_trace
 
 if TYPE_CHECKING:
     from vincent_core.client import Client
@@ -97,15 +98,27 @@ class Message:
         """Hand this message to another consumer of the same queue. Does not return."""
         raise RejectMessage(reason)
 
-    def cast(self, key: str, body: Any = None, **options: Any) -> Any:
-        """Cast with this message's deadline (awaitable; blocking in a ``def`` handler)."""
+    @property
+    def trace(self) -> Trace:
+        """Where this message sits in its request tree (``x-vincent-trace``)."""
+        return read_trace(self.envelope.headers) or Trace(self.id or "0" * 32)
+
+    def _inherit(self, options: dict[str, Any]) -> dict[str, Any]:
         options.setdefault("deadline", self.deadline)
-        return self._client.cast(key, body, **options)
+        headers = dict(options.get("headers") or {})
+        headers.setdefault(TRACE_HEADER, self.trace.child(self.key).header())
+        options["headers"] = headers
+        return options
+
+    def cast(self, key: str, body: Any = None, **options: Any) -> Any:
+        """Cast with this message's deadline and trace (awaitable; blocking in a ``def``
+        handler)."""
+        return self._client.cast(key, body, **self._inherit(options))
 
     def call(self, key: str, body: Any = None, **options: Any) -> Any:
-        """Call with this message's deadline (awaitable; blocking in a ``def`` handler)."""
-        options.setdefault("deadline", self.deadline)
-        return self._client.call(key, body, **options)
+        """Call with this message's deadline and trace (awaitable; blocking in a ``def``
+        handler)."""
+        return self._client.call(key, body, **self._inherit(options))
 
     def __repr__(self) -> str:
         return f"<Message {self.key} id={self.id}>"

@@ -196,3 +196,12 @@ async def test_late_reply_is_dropped_and_counted(broker_url: str, exchange: str,
             await asyncio.sleep(0.02)
         assert await client.call(ns("late"), "fast") == "fast"
         assert client.dropped_replies == before + 1
+
+
+async def test_several_urls_fail_over_to_a_live_node(broker_url: str, exchange: str, ns) -> None:
+    app, _ = make_app(broker_url, exchange, ns)
+    urls = f"amqp://guest:guest@127.0.0.1:1/,{broker_url}"
+    async with app.running(), Client(urls, exchange=exchange) as client:
+        assert await client.call(ns("echo"), "hi") == "hi"
+    with pytest.raises(ConnectionFailed, match="any of"):
+        await Client("amqp://guest:x@127.0.0.1:1/,amqp://guest:y@127.0.0.1:2/").connect()

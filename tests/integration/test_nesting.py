@@ -6,6 +6,7 @@ import pytest
 
 from vincent_core import Client, Message, Vincent
 from vincent_core.wire.deadlines import DEADLINE_HEADER
+from vincent_core.wire.trace import TRACE_HEADER, Trace
 
 pytestmark = pytest.mark.rabbitmq
 
@@ -67,3 +68,31 @@ async def test_nested_call_inherits_the_callers_deadline(
         expiration = await client.call(ns("outer"), {}, timeout=5)
     assert seen["inner"] == seen["outer"]
     assert expiration <= 5000
+
+
+async def test_trace_follows_nested_calls(broker_url: str, exchange: str, ns) -> None:
+    app = Vincent(broker_url, exchange=exchange)
+    seen: dict[str, object] = {}
+
+    @app.listen(ns("a"))
+    async def handle_a(msg: Message) -> object:
+        seen["a"] = msg.trace
+        return await msg.call(ns("b"), {})
+
+    @app.listen(ns("b"))
+    def handle_b(msg: Message) -> object:
+        seen["b"] = msg.trace
+        return msg.call(ns("c"), {})
+
+    @app.listen(ns("c"))
+    async def handle_c(msg: Message) -> object:
+        seen["c"] = msg.trace
+        return msg.headers[TRACE_HEADER]
+
+    async with app.running(), Client(broker_url, exchange=exchange) as client:
+        header = await client.call(ns("a"), {})
+    trace_a, trace_c = seen["a"], seen["c"]
+    assert isinstance(trace_a, Trace) and isinstance(trace_c, Trace)
+    assert trace_c.id == trace_a.id == header["id"]
+    assert trace_a.chain == ()
+    assert trace_c.chain == (ns("a"), ns("b"))

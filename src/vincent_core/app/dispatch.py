@@ -8,6 +8,7 @@ in between redelivers the message; it never loses it.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from vincent_core.wire.failures import (
 )
 from vincent_core.wire.replies import REJECTED_TYPE, build_error_reply, build_ok_reply
 from vincent_core.wire.routing import retry_queue_name
+from vincent_core.wire.trace import current_trace
 
 if TYPE_CHECKING:
     from vincent_core.client import Client
@@ -156,13 +158,18 @@ class Dispatcher:
                 message = Message(
                     envelope, body, redelivered=delivery.redelivered, client=self.client
                 )
+                # Each delivery runs in its own task: the variable is scoped to this message
+                # (for logs, and for Clients used directly inside the handler).
+                current_trace.set(message.trace.child(message.key))
                 result = await runner(message)
             else:
                 loop = asyncio.get_running_loop()
                 message = ThreadMessage(
                     envelope, body, redelivered=delivery.redelivered, client=self.client, loop=loop
                 )
-                result = await loop.run_in_executor(self.executor, runner, message)
+                current_trace.set(message.trace.child(message.key))
+                context = contextvars.copy_context()
+                result = await loop.run_in_executor(self.executor, context.run, runner, message)
         except RejectMessage as reject:
             await self._rejected(delivery, str(reject))
             return

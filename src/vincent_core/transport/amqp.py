@@ -240,10 +240,16 @@ class _Consumer(Subscription):
 
 
 class AmqpTransport(Transport):
-    """A RabbitMQ connection that reconnects by itself and restores its topology."""
+    """A RabbitMQ connection that reconnects by itself and restores its topology.
+
+    ``url`` may list several comma-separated URLs (the nodes of a cluster): connecting
+    and reconnecting try them in turn.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.urls = [part.strip() for part in url.split(",") if part.strip()] or [url]
+        self._url_index = 0
         self.masked_url = mask_url(url)
         self._state: ConnectionState = "closed"
         self._listeners: list[StateListener] = []
@@ -287,10 +293,11 @@ class AmqpTransport(Transport):
             raise
         self._watcher = asyncio.get_running_loop().create_task(self._watch())
 
-    async def _open(self) -> None:
-        with translate_errors(self.masked_url, "connect"):
+    async def _connect_one(self, url: str) -> Any:
+        masked = mask_url(url)
+        with translate_errors(masked, "connect"):
             try:
-                connection = await aiormq.connect(self.url)
+                return await aiormq.connect(url)
             except (
                 aiormq.exceptions.AuthenticationError,
                 aiormq.exceptions.ProbableAuthenticationError,
@@ -298,16 +305,37 @@ class AmqpTransport(Transport):
                 raise
             except aiormq.exceptions.AMQPConnectionError as exc:
                 raise ConnectionFailed(
-                    f"cannot connect to {self.masked_url}: {_connect_reason(exc)}",
-                    url=self.masked_url,
+                    f"cannot connect to {masked}: {_connect_reason(exc)}", url=masked
                 ) from None
             except OSError as exc:
                 raise ConnectionFailed(
-                    f"cannot connect to {self.masked_url}: {exc.strerror or exc}",
-                    url=self.masked_url,
+                    f"cannot connect to {masked}: {exc.strerror or exc}", url=masked
                 ) from None
             except (ValueError, KeyError) as exc:
-                raise ConfigurationError(f"bad broker URL {self.masked_url}: {exc}") from None
+                raise ConfigurationError(f"bad broker URL {masked}: {exc}") from None
+
+    async def _open(self) -> None:
+        # Several URLs are the nodes of one cluster: start with the one that worked last
+        # and fail over to the next. A wrong password is wrong everywhere: stop there.
+        failure: ConnectionFailed | None = None
+        for attempt in range(len(self.urls)):
+            index = (self._url_index + attempt) % len(self.urls)
+            try:
+                connection = await self._connect_one(self.urls[index])
+            except AuthenticationFailed:
+                raise
+            except ConnectionFailed as exc:
+                failure = exc
+                continue
+            self._url_index = index
+            break
+        else:
+            assert failure is not None
+            if len(self.urls) > 1:
+                raise ConnectionFailed(
+                    f"cannot connect to any of {self.masked_url}: {failure}", url=self.masked_url
+                )
+            raise failure
         try:
             with translate_errors(self.masked_url, "open channel"):
                 self._channel = await connection.channel(
