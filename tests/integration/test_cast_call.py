@@ -205,3 +205,24 @@ async def test_several_urls_fail_over_to_a_live_node(broker_url: str, exchange: 
         assert await client.call(ns("echo"), "hi") == "hi"
     with pytest.raises(ConnectionFailed, match="any of"):
         await Client("amqp://guest:x@127.0.0.1:1/,amqp://guest:y@127.0.0.1:2/").connect()
+
+
+async def test_refused_declares_do_not_disturb_calls_in_flight(
+    broker_url: str, exchange: str, ns
+) -> None:
+    app = Vincent(broker_url, exchange=exchange)
+    release = asyncio.Event()
+
+    @app.listen(ns("wait"))
+    async def wait(msg: Message) -> str:
+        await release.wait()
+        return "done"
+
+    async with app.running(), Client(broker_url, exchange=exchange) as client:
+        pending = asyncio.create_task(client.call(ns("wait"), {}, timeout=20))
+        # A passive declare of a missing queue makes RabbitMQ close that channel.
+        assert await client.queue_info(ns("missing")) is None
+        assert await client.queue_info(ns("missing-too")) is None
+        release.set()
+        assert await pending == "done"
+        assert await client.call(ns("wait"), {}) == "done"

@@ -255,6 +255,7 @@ class AmqpTransport(Transport):
         self._listeners: list[StateListener] = []
         self._connection: Any = None
         self._channel: Any = None
+        self._admin: Any = None
         self._connected = asyncio.Event()
         self._closing = False
         self._watcher: asyncio.Task[None] | None = None
@@ -341,6 +342,7 @@ class AmqpTransport(Transport):
                 self._channel = await connection.channel(
                     publisher_confirms=True, on_return_raises=True
                 )
+                self._admin = await connection.channel()
                 self._connection = connection
                 await self._restore()
         except BaseException:
@@ -352,11 +354,11 @@ class AmqpTransport(Transport):
 
     async def _restore(self) -> None:
         for name in self._exchanges:
-            await self._declare_exchange(name)
+            await self._declare_exchange(self._admin, name)
         for queue_spec in self._queues.values():
-            await self._declare_queue(queue_spec)
+            await self._declare_queue(self._admin, queue_spec)
         for queue, exchange, pattern in self._bindings:
-            await self._channel.queue_bind(queue, exchange, routing_key=pattern)
+            await self._admin.queue_bind(queue, exchange, routing_key=pattern)
         if self._reply_handlers:
             await self._start_replies()
         for consumer in self._consumers:
@@ -416,32 +418,35 @@ class AmqpTransport(Transport):
         return self._channel
 
     async def _run(self, what: str, operation: Callable[[Any], Awaitable[T]]) -> T:
-        channel = await self._ready(None, what)
+        """Run a declare/inspect/bind on the admin channel.
+
+        These run apart from the publish channel because a refused one (404 on a passive
+        declare, 406 on mismatched arguments) closes its channel: the publishes, confirms
+        and the reply consumer must not go down with it.
+        """
+        await self._ready(None, what)
+        channel = self._admin
         with translate_errors(self.masked_url, what):
             try:
                 return await operation(channel)
             finally:
-                # A failed declare closes the channel (406/404): open a fresh one so the
-                # connection stays usable for everything else.
-                if channel.is_closed and not self._connection.is_closed:
-                    self._channel = await self._connection.channel(
-                        publisher_confirms=True, on_return_raises=True
-                    )
-                    if self._reply_handlers:
-                        await self._start_replies()
+                if channel.is_closed and not self._connection.is_closed and self._admin is channel:
+                    self._admin = await self._connection.channel()
 
     # -- topology --------------------------------------------------------------------
 
-    async def _declare_exchange(self, name: str) -> None:
-        await self._channel.exchange_declare(name, exchange_type="topic", durable=True)
+    @staticmethod
+    async def _declare_exchange(channel: Any, name: str) -> None:
+        await channel.exchange_declare(name, exchange_type="topic", durable=True)
 
     async def declare_exchange(self, name: str) -> None:
-        await self._run(f"declare exchange {name!r}", lambda ch: self._declare_exchange(name))
+        await self._run(f"declare exchange {name!r}", lambda ch: self._declare_exchange(ch, name))
         if name not in self._exchanges:
             self._exchanges.append(name)
 
-    async def _declare_queue(self, queue_spec: QueueSpec) -> QueueInfo:
-        ok = await self._channel.queue_declare(
+    @staticmethod
+    async def _declare_queue(channel: Any, queue_spec: QueueSpec) -> QueueInfo:
+        ok = await channel.queue_declare(
             queue_spec.name,
             durable=queue_spec.durable,
             exclusive=queue_spec.exclusive,
@@ -452,7 +457,7 @@ class AmqpTransport(Transport):
 
     async def declare_queue(self, spec_: QueueSpec) -> QueueInfo:
         info = await self._run(
-            f"declare queue {spec_.name!r}", lambda ch: self._declare_queue(spec_)
+            f"declare queue {spec_.name!r}", lambda ch: self._declare_queue(ch, spec_)
         )
         self._queues[spec_.name] = spec_
         return info
