@@ -7,9 +7,18 @@ import logging
 from types import TracebackType
 from typing import Any
 
+from vincent_core import observe
 from vincent_core import transport as transports
 from vincent_core.config import mask_url, resolve_exchange, resolve_url
-from vincent_core.errors import CallTimeout, ConnectionLost, NoRoute, VincentError
+from vincent_core.errors import (
+    CallTimeout,
+    ConnectionLost,
+    NoRoute,
+    Rejected,
+    RemoteError,
+    VincentError,
+)
+from vincent_core.observe import CallOutcome
 from vincent_core.tap import Tap
 from vincent_core.transport.base import ConnectionState, Delivery, QueueInfo, Transport
 from vincent_core.wire.deadlines import now_ms, remaining_seconds
@@ -99,6 +108,8 @@ class Client:
                     raise
                 transport.add_state_listener(self._on_state)
                 self._transport = transport
+                if observe.observer is not None:
+                    observe.observer.connection(self.masked_url, transport.state)
         return self
 
     async def close(self) -> None:
@@ -138,6 +149,8 @@ class Client:
         return self._transport.state if self._transport is not None else "closed"
 
     def _on_state(self, state: ConnectionState) -> None:
+        if observe.observer is not None:
+            observe.observer.connection(self.masked_url, state)
         if state in ("reconnecting", "closed"):
             self._fail_pending(
                 ConnectionLost(f"the connection to {self.masked_url} dropped while a call waited")
@@ -232,17 +245,34 @@ class Client:
         future: asyncio.Future[Envelope] = loop.create_future()
         self._pending[correlation_id] = future
         timer = loop.call_later(wait, self._expire, correlation_id)
+        started = loop.time()
+        outcome: CallOutcome = "connection-lost"
         try:
             await transport.publish(envelope, mandatory=True, timeout=wait)
             reply = await future
+            value = read_reply(reply, key)
+            outcome = "ok"
+            return value
         except TimeoutError:
+            outcome = "timeout"
             raise CallTimeout(
                 key, timeout, correlation_id=correlation_id, hint=await self._timeout_hint(key)
             ) from None
+        except NoRoute:
+            outcome = "no-route"
+            raise
+        except RemoteError:
+            outcome = "remote-error"
+            raise
+        except Rejected:
+            outcome = "rejected"
+            raise
         finally:
             timer.cancel()
             self._pending.pop(correlation_id, None)
-        return read_reply(reply, key)
+            watcher = observe.observer
+            if watcher is not None:
+                watcher.call(key, outcome, loop.time() - started)
 
     def _expire(self, correlation_id: str) -> None:
         future = self._pending.pop(correlation_id, None)

@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
+from vincent_core import observe
 from vincent_core.app.listener import Listener
 from vincent_core.errors import Rejected, VincentError
 from vincent_core.message import Message, RejectMessage, ThreadMessage
+from vincent_core.observe import MessageOutcome
 from vincent_core.transport.base import Delivery, QueueSpec
 from vincent_core.wire.codec import UndecodableBody, decode_body
 from vincent_core.wire.deadlines import is_expired
@@ -74,14 +77,26 @@ class Dispatcher:
         self._retry_queue_ready = False
         self._abandoned: set[Delivery] = set()
         self._settled: set[Delivery] = set()
+        self._started: dict[Delivery, float] = {}
 
     # -- entry point -----------------------------------------------------------------
+
+    def _count(self, delivery: Delivery, outcome: MessageOutcome) -> None:
+        self.stats[outcome] += 1
+        watcher = observe.observer
+        if watcher is not None:
+            started = self._started.get(delivery, time.perf_counter())
+            watcher.message(self.listener.key, outcome, time.perf_counter() - started)
 
     async def __call__(self, delivery: Delivery) -> None:
         task = asyncio.current_task()
         assert task is not None
         self.in_flight[delivery] = task
         self.idle.clear()
+        watcher = observe.observer
+        if watcher is not None:
+            self._started[delivery] = time.perf_counter()
+            watcher.in_flight(self.listener.key, 1)
         try:
             await self._dispatch(delivery)
         except asyncio.CancelledError:
@@ -93,6 +108,8 @@ class Dispatcher:
             log.warning("%s: %s; the message stays in %r", self.listener.key, exc, self.queue)
         finally:
             self.in_flight.pop(delivery, None)
+            if self._started.pop(delivery, None) is not None and observe.observer is not None:
+                observe.observer.in_flight(self.listener.key, -1)
             self._settled.discard(delivery)
             self._abandoned.discard(delivery)
             if not self.in_flight:
@@ -131,7 +148,7 @@ class Dispatcher:
             )
             return
         if is_expired(envelope.headers):
-            self.stats["expired"] += 1
+            self._count(delivery, "expired")
             log.info(
                 "%s: dropped message %s: its deadline passed before it started",
                 listener.key,
@@ -180,7 +197,7 @@ class Dispatcher:
             return
         if expects_reply:
             await self._reply(build_ok_reply(envelope, result))
-        self.stats["handled"] += 1
+        self._count(delivery, "handled")
         await self._settle(delivery)
 
     async def _reply(self, reply: Envelope) -> None:
@@ -191,7 +208,7 @@ class Dispatcher:
     async def _failed(self, delivery: Delivery, exc: Exception) -> None:
         envelope = delivery.envelope
         key = self.listener.key
-        self.stats["failed"] += 1
+        self._count(delivery, "failed")
         if envelope.reply_to:
             log.info("%s: handler raised %s: %s (error reply sent)", key, type(exc).__name__, exc)
             await self._reply(build_error_reply(envelope, exc))
@@ -220,7 +237,7 @@ class Dispatcher:
         )
         await self._ensure_retry_queue()
         await self.client.transport.publish(build_retry(envelope, self.queue, delay, attempts))
-        self.stats["retried"] += 1
+        self._count(delivery, "retried")
         await self._settle(delivery)
 
     async def _ensure_retry_queue(self) -> None:
@@ -242,7 +259,7 @@ class Dispatcher:
 
     async def _rejected(self, delivery: Delivery, reason: str) -> None:
         envelope = delivery.envelope
-        self.stats["rejected"] += 1
+        self._count(delivery, "rejected")
         rejecters = [*rejected_by(envelope.headers), self.consumer_id]
         consumers = 1
         if self.listener.route_to != "all":
@@ -289,5 +306,5 @@ class Dispatcher:
                     envelope, type=f"vincent.{reason}", message=message or reason, traceback=""
                 )
             )
-        self.stats["dead"] += 1
+        self._count(delivery, "dead")
         await self._settle(delivery)
