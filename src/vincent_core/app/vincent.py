@@ -86,11 +86,14 @@ class Vincent:
         active_interval: float = 5.0,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         queue_type: QueueType = "classic",
+        delivery_limit: int = 20,
     ) -> Callable[[H], H]:
         """Register the decorated function (``async def`` or plain ``def``) for ``key``.
 
         ``key`` may be a topic pattern (``file.*``, ``audit.#``). The return value is the
-        reply to a call. See docs/api.md for every option.
+        reply to a call. ``queue_type="quorum"`` declares a replicated quorum queue whose
+        broker-side ``delivery_limit`` dead-letters a message that keeps coming back
+        (a worker crashing on it). See docs/api.md for every option.
         """
 
         def register(handler: H) -> H:
@@ -108,6 +111,7 @@ class Vincent:
                     active_interval=active_interval,
                     max_body_size=max_body_size,
                     queue_type=queue_type,
+                    delivery_limit=delivery_limit,
                 )
             )
             return handler

@@ -170,6 +170,23 @@ def build_dead_letter(
     )
 
 
+def _broker_death(headers: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Exchange and key from RabbitMQ's own ``x-death`` (a quorum queue's delivery
+    limit, or a queue TTL with a dead-letter exchange)."""
+    deaths = headers.get("x-death")
+    if not isinstance(deaths, list | tuple) or not deaths or not isinstance(deaths[-1], Mapping):
+        return None
+    first = deaths[-1]
+    keys = first.get("routing-keys") or []
+    if not keys:
+        return None
+    exchange, key = first.get("exchange", ""), keys[0]
+    return (
+        exchange.decode() if isinstance(exchange, bytes) else str(exchange),
+        key.decode() if isinstance(key, bytes) else str(key),
+    )
+
+
 def restore_dead_letter(dead: Envelope) -> Envelope:
     """The original message back from a dead letter, ready to publish again."""
     headers = {
@@ -177,13 +194,16 @@ def restore_dead_letter(dead: Envelope) -> Envelope:
         for k, v in dead.headers.items()
         if k not in DEAD_HEADERS and k not in _BROKER_HEADERS and k != REJECTED_BY_HEADER
     }
-    exchange = dead.headers.get("x-vincent-original-exchange", "")
-    key = dead.headers.get("x-vincent-original-key", dead.routing_key)
-    return dead.with_changes(
-        exchange=exchange.decode() if isinstance(exchange, bytes) else str(exchange),
-        routing_key=key.decode() if isinstance(key, bytes) else str(key),
-        headers=headers,
-    )
+    if ORIGINAL_KEY in dead.headers:
+        exchange = dead.headers.get(ORIGINAL_EXCHANGE, "")
+        key = dead.headers[ORIGINAL_KEY]
+        route = (
+            exchange.decode() if isinstance(exchange, bytes) else str(exchange),
+            key.decode() if isinstance(key, bytes) else str(key),
+        )
+    else:
+        route = _broker_death(dead.headers) or ("", dead.routing_key)
+    return dead.with_changes(exchange=route[0], routing_key=route[1], headers=headers)
 
 
 def rejected_by(headers: Mapping[str, Any]) -> list[str]:

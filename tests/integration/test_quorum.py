@@ -1,0 +1,57 @@
+"""Quorum queues: a poison message that keeps coming back ends in the dead-letter queue."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from vincent_core import Client, Message, Vincent
+from vincent_core.transport.base import Delivery
+from vincent_core.wire.failures import restore_dead_letter
+
+pytestmark = pytest.mark.rabbitmq
+
+
+async def test_quorum_listener_serves_and_dead_letters_at_the_delivery_limit(
+    broker_url: str, exchange: str, ns
+) -> None:
+    app = Vincent(broker_url, exchange=exchange, dead_letter_queue=ns("dead"))
+
+    @app.listen(ns("q"), queue_type="quorum", delivery_limit=2)
+    async def handler(msg: Message) -> str:
+        return "ok"
+
+    async with app.running(), Client(broker_url, exchange=exchange) as client:
+        assert await client.call(ns("q"), {}) == "ok"
+    async with Client(broker_url, exchange=exchange) as client:
+        await client.cast(ns("q"), {"poison": True})
+        # Each requeue stands for a worker that crashed while handling the message.
+        deliveries = 0
+        done = asyncio.Event()
+
+        async def crash(delivery: Delivery) -> None:
+            nonlocal deliveries
+            deliveries += 1
+            await delivery.reject(requeue=True)
+
+        subscription = await client.transport.consume(ns("q"), crash, prefetch=1)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 20
+        while True:
+            info = await client.queue_info(ns("dead"))
+            if info is not None and info.messages == 1:
+                done.set()
+                break
+            assert loop.time() < deadline, f"not dead-lettered after {deliveries} deliveries"
+            await asyncio.sleep(0.05)
+        await subscription.cancel()
+        dead = await client.take(ns("dead"))
+        assert dead is not None
+        await dead.ack()
+    assert done.is_set()
+    assert deliveries == 3
+    assert dead.envelope.body == b'{"poison":true}'
+    restored = restore_dead_letter(dead.envelope)
+    assert (restored.exchange, restored.routing_key) == (exchange, ns("q"))
+    assert "x-death" not in restored.headers
