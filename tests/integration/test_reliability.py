@@ -288,3 +288,31 @@ async def test_service_model(broker_url: str, exchange: str, ns) -> None:
         assert await client.call(ns("only.call"), {}) == "called"
         with pytest.raises(Rejected):
             await client.call(ns("only.call"), {"reject": True})
+
+
+async def test_a_slow_listener_does_not_stall_the_others(broker_url: str, exchange: str, ns) -> None:
+    app = Vincent(broker_url, exchange=exchange)
+    release = asyncio.Event()
+    started = 0
+
+    @app.listen(ns("slow"), concurrency=2)
+    async def slow(msg: Message) -> None:
+        nonlocal started
+        started += 1
+        await release.wait()
+
+    @app.listen(ns("fast"), concurrency=1)
+    def fast(msg: Message) -> object:
+        return msg.body
+
+    async with app.running(), Client(broker_url, exchange=exchange) as client:
+        for n in range(5):
+            await client.cast(ns("slow"), n)
+        await eventually(lambda: started == 2)
+        # Both of slow's slots are taken; fast still answers, many times over.
+        assert [await client.call(ns("fast"), n) for n in range(20)] == list(range(20))
+        info = await client.queue_info(ns("slow"))
+        assert info is not None and info.messages == 3
+        assert started == 2
+        release.set()
+        await eventually(lambda: started == 5)
