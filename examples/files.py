@@ -67,6 +67,12 @@ async def encrypt(msg: Message) -> dict[str, Any]:
     return result
 
 
+@app.listen("server.up", route_to="all")
+async def server_up(msg: Message) -> None:
+    """Every process hears about every server that starts (a broadcast)."""
+    log.info("server up: %s (pid %s)", msg["host"], msg["pid"])
+
+
 class Audit(Service):
     """Every worker process sees every ``file.encrypted`` event (``route_to="all"``)."""
 
