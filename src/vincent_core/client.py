@@ -14,6 +14,7 @@ from vincent_core.errors import (
     CallTimeout,
     ConnectionLost,
     NoRoute,
+    PublishFailed,
     Rejected,
     RemoteError,
     VincentError,
@@ -253,7 +254,10 @@ class Client:
             value = read_reply(reply, key)
             outcome = "ok"
             return value
-        except TimeoutError:
+        except (TimeoutError, PublishFailed) as exc:
+            if isinstance(exc, PublishFailed) and loop.time() - started < wait:
+                raise
+            # Not connected (or no confirm) until the call's time ran out: a timeout.
             outcome = "timeout"
             raise CallTimeout(
                 key, timeout, correlation_id=correlation_id, hint=await self._timeout_hint(key)

@@ -29,9 +29,10 @@ class Message:
             data = await msg.call("file.get", {"file": msg["file"]})
             await msg.cast("file.encrypted", {"file": msg["file"]})
 
-    ``cast`` and ``call`` made here inherit the message's deadline: a nested call never
-    gets more time than its caller has left. In a plain ``def`` handler (run in a worker
-    thread) they block and return the result instead of a coroutine.
+    A ``call`` made here inherits the message's deadline (a nested call never gets more
+    time than its caller has left); ``cast`` and ``call`` both carry its trace. In a
+    plain ``def`` handler (run in a worker thread) they block and return the result
+    instead of a coroutine.
     """
 
     __slots__ = ("_client", "body", "envelope", "redelivered")
@@ -103,22 +104,26 @@ class Message:
         """Where this message sits in its request tree (``x-vincent-trace``)."""
         return read_trace(self.envelope.headers) or Trace(self.id or "0" * 32)
 
-    def _inherit(self, options: dict[str, Any]) -> dict[str, Any]:
-        options.setdefault("deadline", self.deadline)
+    def _inherit(self, options: dict[str, Any], *, deadline: bool) -> dict[str, Any]:
+        if deadline:
+            options.setdefault("deadline", self.deadline)
         headers = dict(options.get("headers") or {})
         headers.setdefault(TRACE_HEADER, self.trace.child(self.key).header())
         options["headers"] = headers
         return options
 
     def cast(self, key: str, body: Any = None, **options: Any) -> Any:
-        """Cast with this message's deadline and trace (awaitable; blocking in a ``def``
-        handler)."""
-        return self._client.cast(key, body, **self._inherit(options))
+        """Cast with this message's trace (awaitable; blocking in a ``def`` handler).
+
+        Unlike a call, a cast does not inherit the deadline: an event outlives the
+        request that caused it unless it gets a ``ttl`` of its own.
+        """
+        return self._client.cast(key, body, **self._inherit(options, deadline=False))
 
     def call(self, key: str, body: Any = None, **options: Any) -> Any:
         """Call with this message's deadline and trace (awaitable; blocking in a ``def``
         handler)."""
-        return self._client.call(key, body, **self._inherit(options))
+        return self._client.call(key, body, **self._inherit(options, deadline=True))
 
     def __repr__(self) -> str:
         return f"<Message {self.key} id={self.id}>"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 
 from vincent_core import Message, Vincent
 
@@ -18,10 +19,7 @@ SINK = os.environ.get("SINK_FILE", "sink.log")
 DELAY = float(os.environ.get("SINK_DELAY", "0"))
 
 
-@app.listen(KEY, concurrency=int(os.environ.get("SINK_CONCURRENCY", "8")))
-async def sink(msg: Message) -> int:
-    if DELAY:
-        await asyncio.sleep(DELAY)
+def record(msg: Message) -> int:
     # One write() of one line with O_APPEND: lines from several processes never mix.
     fd = os.open(SINK, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
@@ -29,6 +27,23 @@ async def sink(msg: Message) -> int:
     finally:
         os.close(fd)
     return int(msg["n"])
+
+
+if os.environ.get("SINK_SYNC"):
+
+    @app.listen(KEY, concurrency=int(os.environ.get("SINK_CONCURRENCY", "8")))
+    def sink_sync(msg: Message) -> int:
+        if DELAY:
+            time.sleep(DELAY)
+        return record(msg)
+
+else:
+
+    @app.listen(KEY, concurrency=int(os.environ.get("SINK_CONCURRENCY", "8")))
+    async def sink(msg: Message) -> int:
+        if DELAY:
+            await asyncio.sleep(DELAY)
+        return record(msg)
 
 
 @app.on_start

@@ -168,3 +168,36 @@ def test_second_signal_stops_at_once_and_loses_nothing(
         assert asyncio.run(depth()) == (2, 0)
     finally:
         worker.stop()
+
+
+def test_a_stuck_plain_def_handler_does_not_hold_the_stopping_worker(
+    broker_url: str, exchange: str, ns, tmp_path: Path
+) -> None:
+    sink, key = tmp_path / "sink.log", ns("stuck")
+    worker = Worker(
+        broker_url,
+        exchange,
+        key,
+        sink,
+        SINK_DELAY="30",
+        SINK_GRACE="0.5",
+        SINK_SYNC="1",
+        SINK_CONCURRENCY="1",
+    )
+    try:
+        asyncio.run(cast_all(broker_url, exchange, key, 1))
+
+        async def depth() -> tuple[int, int]:
+            async with Client(broker_url, exchange=exchange) as client:
+                info = await client.queue_info(key)
+                assert info is not None
+                return info.messages, info.consumers
+
+        wait_until(lambda: asyncio.run(depth()) == (0, 1))
+        started = time.monotonic()
+        worker.signal(signal.SIGTERM)
+        assert worker.wait(15) == 0
+        assert time.monotonic() - started < 10
+        assert asyncio.run(depth()) == (1, 0)
+    finally:
+        worker.stop()

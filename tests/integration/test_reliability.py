@@ -290,7 +290,9 @@ async def test_service_model(broker_url: str, exchange: str, ns) -> None:
             await client.call(ns("only.call"), {"reject": True})
 
 
-async def test_a_slow_listener_does_not_stall_the_others(broker_url: str, exchange: str, ns) -> None:
+async def test_a_slow_listener_does_not_stall_the_others(
+    broker_url: str, exchange: str, ns
+) -> None:
     app = Vincent(broker_url, exchange=exchange)
     release = asyncio.Event()
     started = 0
@@ -316,3 +318,45 @@ async def test_a_slow_listener_does_not_stall_the_others(broker_url: str, exchan
         assert started == 2
         release.set()
         await eventually(lambda: started == 5)
+
+
+async def test_a_reply_that_cannot_be_encoded_is_an_error_reply(
+    broker_url: str, exchange: str, ns
+) -> None:
+    app = Vincent(broker_url, exchange=exchange)
+
+    @app.listen(ns("set"))
+    async def returns_a_set(msg: Message) -> object:
+        return {1, 2}
+
+    async with app.running(), Client(broker_url, exchange=exchange) as client:
+        from vincent_core import RemoteError
+
+        with pytest.raises(RemoteError) as info:
+            await client.call(ns("set"), {}, timeout=10)
+        assert info.value.type == "vincent_core.errors.EncodeError"
+        queue = await client.queue_info(ns("set"))
+        assert queue is not None and queue.messages == 0
+
+
+async def test_casts_from_a_handler_do_not_inherit_the_call_deadline(
+    broker_url: str, exchange: str, ns
+) -> None:
+    events: asyncio.Queue[Message] = asyncio.Queue()
+    app = Vincent(broker_url, exchange=exchange)
+
+    @app.listen(ns("work"))
+    async def work(msg: Message) -> str:
+        await msg.cast(ns("done"), {})
+        return "ok"
+
+    @app.listen(ns("done"))
+    async def done(msg: Message) -> None:
+        await events.put(msg)
+
+    async with app.running(), Client(broker_url, exchange=exchange) as client:
+        assert await client.call(ns("work"), {}, timeout=5) == "ok"
+        event = await asyncio.wait_for(events.get(), 10)
+    assert "x-vincent-deadline" not in event.headers
+    assert event.envelope.expiration is None
+    assert event.trace.chain == (ns("work"),)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from vincent_core.errors import ConfigurationError
 from vincent_core.wire.deadlines import (
     DEADLINE_HEADER,
     deadline_from_headers,
@@ -20,7 +21,7 @@ def test_expiration_is_whole_milliseconds_rounded_up(seconds: float, expected: s
 
 
 def test_negative_ttl_is_refused() -> None:
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ConfigurationError, match="positive"):
         expiration_ms(-1)
 
 

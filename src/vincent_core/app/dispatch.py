@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from vincent_core import observe
 from vincent_core.app.listener import Listener
-from vincent_core.errors import Rejected, VincentError
+from vincent_core.errors import EncodeError, Rejected, VincentError
 from vincent_core.message import Message, RejectMessage, ThreadMessage
 from vincent_core.observe import MessageOutcome
 from vincent_core.transport.base import Delivery, QueueSpec
@@ -196,7 +196,13 @@ class Dispatcher:
         if delivery in self._abandoned:
             return
         if expects_reply:
-            await self._reply(build_ok_reply(envelope, result))
+            try:
+                reply = build_ok_reply(envelope, result)
+            except EncodeError as exc:
+                # The handler ran but its value cannot travel: the caller must hear so.
+                await self._failed(delivery, exc)
+                return
+            await self._reply(reply)
         self._count(delivery, "handled")
         await self._settle(delivery)
 

@@ -157,7 +157,7 @@ class Vincent:
         """
         if not self.listeners and not self._on_start:
             raise ConfigurationError("the app has no listeners")
-        client = Client(url or self.url, exchange=exchange or self.exchange)
+        client = Client(url or self.url, exchange=self.exchange if exchange is None else exchange)
         await client.connect()
         worker = Worker(
             client,

@@ -10,11 +10,11 @@ import os
 import socket
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from vincent_core.app.dispatch import Dispatcher
 from vincent_core.app.listener import Listener
+from vincent_core.app.threads import HandlerThreads
 from vincent_core.client import Client
 from vincent_core.transport.base import QueueSpec, Subscription
 
@@ -56,13 +56,13 @@ class Worker:
         self.concurrency = concurrency
         self.consumer_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         sync_slots = sum(
-            (lst.concurrency or concurrency) for lst in listeners if not lst.plan(False)[0]
+            (lst.concurrency or concurrency)
+            for lst in listeners
+            if not (lst.plan(False)[0] and lst.plan(True)[0])
         )
         # Every sync handler may block in a nested call while another one serves it:
         # give each prefetch slot its own thread so a call chain cannot deadlock.
-        self.executor = ThreadPoolExecutor(
-            max_workers=max(4, sync_slots * 2), thread_name_prefix="vincent-handler"
-        )
+        self.executor = HandlerThreads(max(4, sync_slots * 2))
         self.running: list[_Running] = []
         self._active_task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -195,5 +195,7 @@ class Worker:
                 )
                 for running in self.running:
                     await running.dispatcher.abandon()
+        # Threads still running a handler past the grace period must not hold the process:
+        # their messages are already back in the queue.
         self.executor.shutdown(wait=False, cancel_futures=True)
         return finished

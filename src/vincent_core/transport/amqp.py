@@ -380,13 +380,19 @@ class AmqpTransport(Transport):
                     await self._open()
                     log.warning("reconnected to %s", self.masked_url)
                     break
-                except ConfigurationError:
-                    raise
                 except VincentError as exc:
                     delay = _BACKOFF[min(attempt, len(_BACKOFF) - 1)]
                     attempt += 1
-                    log.debug(
-                        "reconnect to %s failed (%s); next in %ss", self.masked_url, exc, delay
+                    # A topology the broker now refuses (someone redeclared a queue with
+                    # other arguments) is worth shouting about, but giving up would
+                    # leave the process connected to nothing: keep trying.
+                    level = logging.ERROR if isinstance(exc, ConfigurationError) else logging.DEBUG
+                    log.log(
+                        level,
+                        "reconnect to %s failed (%s); next in %ss",
+                        self.masked_url,
+                        exc,
+                        delay,
                     )
                     await asyncio.sleep(delay)
 
@@ -505,14 +511,20 @@ class AmqpTransport(Transport):
         if not self._connected.is_set() or channel is None or channel.is_closed:
             channel = await self._ready(timeout, f"publish to {envelope.routing_key!r}")
         with translate_errors(self.masked_url, f"publish to {envelope.routing_key!r}"):
-            result = await channel.basic_publish(
-                envelope.body,
-                exchange=envelope.exchange,
-                routing_key=envelope.routing_key,
-                properties=to_properties(envelope),
-                mandatory=mandatory,
-                timeout=timeout,
-            )
+            try:
+                result = await channel.basic_publish(
+                    envelope.body,
+                    exchange=envelope.exchange,
+                    routing_key=envelope.routing_key,
+                    properties=to_properties(envelope),
+                    mandatory=mandatory,
+                    timeout=timeout,
+                )
+            except TimeoutError:
+                raise PublishFailed(
+                    f"publish to {envelope.routing_key!r}: no confirm from {self.masked_url} "
+                    f"within {timeout:g}s"
+                ) from None
         if isinstance(result, spec.Basic.Nack):
             raise PublishFailed(f"the broker refused the message to {envelope.routing_key!r}")
 

@@ -7,6 +7,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from vincent_core.errors import ConfigurationError
+
 __all__ = [
     "DEADLINE_HEADER",
     "deadline_from_headers",
@@ -28,7 +30,9 @@ def expiration_ms(seconds: float) -> str:
     """An AMQP ``expiration`` for ``seconds``: whole milliseconds, rounded up, never
     negative (``5`` → ``"5000"``)."""
     if seconds < 0 or math.isnan(seconds):
-        raise ValueError(f"a TTL or timeout must be a positive number of seconds, not {seconds}")
+        raise ConfigurationError(
+            f"a TTL or timeout must be a positive number of seconds, not {seconds}"
+        )
     return str(math.ceil(round(seconds * 1000, 6)))
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from vincent_core.wire.deadlines import expiration_ms
-from vincent_core.wire.envelope import Envelope
+from vincent_core.wire.envelope import PERSISTENT, Envelope
 from vincent_core.wire.replies import error_type_name
 from vincent_core.wire.routing import retry_queue_name
 
@@ -132,6 +132,7 @@ def build_retry(envelope: Envelope, queue: str, delay: float, attempts: int) -> 
         routing_key=retry_queue_name(queue),
         headers=headers,
         expiration=expiration_ms(delay),
+        delivery_mode=PERSISTENT,
     )
 
 
@@ -166,7 +167,11 @@ def build_dead_letter(
     )
     # The dead-letter queue keeps messages until someone looks: no expiry there.
     return envelope.with_changes(
-        exchange="", routing_key=dead_letter_queue, headers=headers, expiration=None
+        exchange="",
+        routing_key=dead_letter_queue,
+        headers=headers,
+        expiration=None,
+        delivery_mode=PERSISTENT,
     )
 
 
