@@ -85,17 +85,17 @@ class Dispatcher:
         self.stats[outcome] += 1
         watcher = observe.observer
         if watcher is not None:
-            started = self._started.get(delivery, time.perf_counter())
-            watcher.message(self.listener.key, outcome, time.perf_counter() - started)
+            started = self._started.get(delivery, time.monotonic())
+            watcher.message(self.listener.key, outcome, time.monotonic() - started)
 
     async def __call__(self, delivery: Delivery) -> None:
         task = asyncio.current_task()
         assert task is not None
         self.in_flight[delivery] = task
         self.idle.clear()
+        self._started[delivery] = time.monotonic()
         watcher = observe.observer
         if watcher is not None:
-            self._started[delivery] = time.perf_counter()
             watcher.in_flight(self.listener.key, 1)
         try:
             await self._dispatch(delivery)
@@ -108,7 +108,8 @@ class Dispatcher:
             log.warning("%s: %s; the message stays in %r", self.listener.key, exc, self.queue)
         finally:
             self.in_flight.pop(delivery, None)
-            if self._started.pop(delivery, None) is not None and observe.observer is not None:
+            self._started.pop(delivery, None)
+            if observe.observer is not None:
                 observe.observer.in_flight(self.listener.key, -1)
             self._settled.discard(delivery)
             self._abandoned.discard(delivery)
@@ -116,6 +117,11 @@ class Dispatcher:
                 self.idle.set()
             if self.on_settled is not None:
                 self.on_settled(self.listener)
+
+    def running_longer_than(self, seconds: float) -> list[tuple[Delivery, float]]:
+        """The deliveries whose handlers have run for more than ``seconds``, with ages."""
+        now = time.monotonic()
+        return [(d, now - t) for d, t in list(self._started.items()) if now - t > seconds]
 
     async def abandon(self) -> None:
         """Return every unfinished message to the queue (end of the grace period)."""

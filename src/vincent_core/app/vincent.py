@@ -59,11 +59,15 @@ class Vincent:
         exchange: str | None = None,
         dead_letter_queue: str = DEFAULT_DEAD_LETTER_QUEUE,
         concurrency: int = DEFAULT_CONCURRENCY,
+        consumer_timeout: float = 1800.0,
     ) -> None:
         self.url = resolve_url(url)
         self.exchange = resolve_exchange(exchange)
         self.dead_letter_queue = dead_letter_queue
         self.concurrency = concurrency
+        #: the broker's consumer_timeout in seconds (RabbitMQ's default: 30 min); a
+        #: handler running past 80% of it is logged
+        self.consumer_timeout = consumer_timeout
         self.listeners: list[Listener] = []
         self._on_start: list[Hook] = []
         self._on_stop: list[Hook] = []
@@ -164,6 +168,7 @@ class Vincent:
             self.listeners,
             dead_letter_queue=self.dead_letter_queue,
             concurrency=concurrency or self.concurrency,
+            consumer_timeout=self.consumer_timeout,
         )
         self.client, self.worker = client, worker
         try:

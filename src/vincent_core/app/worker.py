@@ -49,6 +49,7 @@ class Worker:
         *,
         dead_letter_queue: str,
         concurrency: int,
+        consumer_timeout: float = 1800.0,
     ) -> None:
         self.client = client
         self.listeners = listeners
@@ -64,7 +65,10 @@ class Worker:
         # give each prefetch slot its own thread so a call chain cannot deadlock.
         self.executor = HandlerThreads(max(4, sync_slots * 2))
         self.running: list[_Running] = []
+        self.consumer_timeout = consumer_timeout
+        self._warned: set[object] = set()
         self._active_task: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
         self._stopping = False
 
     async def start(self) -> None:
@@ -94,8 +98,10 @@ class Worker:
                 await self._consume(running)
             else:
                 log.warning("%s: inactive at start; not consuming from %r", listener.key, queue)
+        loop = asyncio.get_running_loop()
         if any(r.listener.active is not None for r in self.running):
-            self._active_task = asyncio.get_running_loop().create_task(self._watch_active())
+            self._active_task = loop.create_task(self._watch_active())
+        self._watchdog = loop.create_task(self._watch_long_handlers())
 
     async def _consume(self, running: _Running) -> None:
         running.subscription = await self.client.transport.consume(
@@ -157,6 +163,27 @@ class Worker:
                 with contextlib.suppress(Exception):
                     await self._recheck(running)
 
+    async def _watch_long_handlers(self) -> None:
+        # RabbitMQ closes the channel of a consumer that holds a message unacked for
+        # longer than its consumer_timeout (30 min by default): the message is then
+        # redelivered while the handler still runs. Say so before it happens.
+        limit = self.consumer_timeout * 0.8
+        while not self._stopping:
+            await asyncio.sleep(min(30.0, max(0.05, limit / 4)))
+            for running in self.running:
+                for delivery, age in running.dispatcher.running_longer_than(limit):
+                    if delivery in self._warned:
+                        continue
+                    self._warned.add(delivery)
+                    log.warning(
+                        "%s: a handler has run for %.0fs, close to the broker's consumer_timeout"
+                        " of %.0fs; past it RabbitMQ redelivers the message to another worker",
+                        running.listener.key,
+                        age,
+                        self.consumer_timeout,
+                    )
+            self._warned &= {d for r in self.running for d in r.dispatcher.in_flight}
+
     def stats(self) -> dict[str, Counter[str]]:
         """Messages handled, failed, retried, dead, expired and rejected, per key."""
         return {r.listener.key: r.stats for r in self.running}
@@ -173,8 +200,9 @@ class Worker:
         returned to their queues (never lost).
         """
         self._stopping = True
-        if self._active_task is not None:
-            self._active_task.cancel()
+        for task in (self._active_task, self._watchdog):
+            if task is not None:
+                task.cancel()
         for running in self.running:
             subscription, running.subscription = running.subscription, None
             if subscription is not None:
