@@ -85,10 +85,12 @@ class Tap:
 
     async def stop(self) -> None:
         """Stop consuming; the last message handed out is acked, the rest go back."""
+        # Ack the message handed out last before cancelling: cancelling may close the
+        # consumer's channel, after which an ack is impossible.
+        await self._settle()
         if self._subscription is not None:
             await self._subscription.cancel()
             self._subscription = None
-        await self._settle()
         while not self._inbox.empty():
             await self._inbox.get_nowait().reject(requeue=True)
         if self._own_queue is not None:

@@ -1,0 +1,91 @@
+"""Starting worker processes, waiting for them, reading their memory, stopping them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from types import TracebackType
+
+from bench.node import REPO
+
+__all__ = ["WorkerProcess", "memory_mb"]
+
+
+def memory_mb(pid: int, field: str = "VmRSS") -> float:
+    """A ``/proc/PID/status`` memory field (``VmRSS`` now, ``VmHWM`` peak) in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
+class WorkerProcess:
+    """``python -m bench.worker ROLE ...`` in its own process, ready once it consumes."""
+
+    def __init__(self, role: str, url: str, exchange: str, *keys: str, prefetch: int) -> None:
+        self.arguments = [role, url, exchange, *keys, "--prefetch", str(prefetch)]
+        self.role = role
+        self.process: asyncio.subprocess.Process | None = None
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by __aexit__
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    async def start(self, timeout: float = 60.0) -> WorkerProcess:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.worker",
+            *self.arguments,
+            cwd=REPO,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=self._log,
+        )
+        assert self.process.stdout is not None
+        try:
+            line = await asyncio.wait_for(self.process.stdout.readline(), timeout)
+        except TimeoutError:
+            line = b""
+        if line.strip() != b"ready":
+            await self.stop()
+            raise RuntimeError(f"worker {self.role} did not start:\n{self.log_tail()}")
+        return self
+
+    def log_tail(self, lines: int = 20) -> str:
+        self._log.seek(0)
+        return "\n".join(self._log.read().decode(errors="replace").splitlines()[-lines:])
+
+    def send(self, sig: signal.Signals) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
+
+    async def stop(self, timeout: float = 15.0) -> None:
+        process = self.process
+        if process is None or process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), timeout)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+
+    async def __aenter__(self) -> WorkerProcess:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+        self._log.close()

@@ -1,0 +1,22 @@
+"""The seven scenarios of issue 7, in table order."""
+
+from __future__ import annotations
+
+from bench.runner import Scenario
+from bench.scenarios.backlog import Backlog
+from bench.scenarios.calls import CallLatency, CallThroughput, Chain
+from bench.scenarios.cast import Cast
+from bench.scenarios.drain import Drain
+from bench.scenarios.oneshot import OneShot
+
+__all__ = ["ALL"]
+
+ALL: tuple[type[Scenario], ...] = (
+    Cast,
+    Drain,
+    CallLatency,
+    CallThroughput,
+    Chain,
+    OneShot,
+    Backlog,
+)

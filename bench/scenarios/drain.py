@@ -1,0 +1,81 @@
+"""(2) Worker throughput: drain a backlog of casts through a trivial handler."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from bench import pika_side
+from bench.baseline import drain
+from bench.runner import BASELINE, Metric, Scenario, Tally, Target
+
+__all__ = ["Drain"]
+
+
+class Drain(Scenario):
+    number = 2
+    name = "drain"
+    variants = ("vincent async", "vincent def")
+    references = ("pika",)
+    metrics = (Metric("msg/s", "higher", Target("≥ 1.2× aio-pika", ">=", 1.2)),)
+
+    @property
+    def title(self) -> str:
+        p = self.params
+        return f"worker throughput: drain {p.drain_count:,} casts, prefetch {p.prefetch}"
+
+    async def setup(self) -> None:
+        self.key = self.env.name("drain")
+        await self.env.admin.queue(self.key)
+
+    async def warm_up(self, side: str) -> None:
+        await self.env.admin.fill(self.key, self.params.warmup)
+        await self._drain(side, self.params.warmup)
+
+    async def prepare(self, side: str) -> None:
+        await self.env.admin.fill(self.key, self.params.drain_count)
+
+    async def run(self, side: str) -> dict[str, float]:
+        return {"msg/s": await self._drain(side, self.params.drain_count)}
+
+    async def _drain(self, side: str, count: int) -> float:
+        """Drain ``count`` waiting messages; returns messages per second."""
+        tally = Tally(count)
+        timeout = 60 + count / 500
+        if side == "pika":
+            seconds = await asyncio.to_thread(
+                pika_side.drain, self.env.url, self.key, count, self.params.prefetch
+            )
+        elif side == BASELINE:
+            task = asyncio.ensure_future(
+                drain(self.env.url, self.key, tally.hit, self.params.prefetch)
+            )
+            try:
+                seconds = await tally.wait(timeout)
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        else:
+            seconds = await self._vincent(tally, side == "vincent async", timeout)
+        await self.env.admin.wait_empty(self.key)
+        return (count - 1) / seconds
+
+    async def _vincent(self, tally: Tally, is_async: bool, timeout: float) -> float:
+        from vincent_core import Message, Vincent
+
+        app = Vincent(self.env.url, exchange=self.env.exchange, concurrency=self.params.prefetch)
+        if is_async:
+
+            @app.listen(self.key)
+            async def handle(msg: Message) -> None:
+                tally.hit()
+
+        else:
+
+            @app.listen(self.key)
+            def handle_in_thread(msg: Message) -> None:
+                tally.hit_from_thread()
+
+        async with app.running(grace=10.0):
+            return await tally.wait(timeout)

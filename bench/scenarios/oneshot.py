@@ -1,0 +1,81 @@
+"""(6) ``vincent cast`` as a one-shot process against a ten-line aio-pika script."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from bench.params import body_bytes
+from bench.runner import BASELINE, Metric, Scenario, Target
+
+__all__ = ["OneShot"]
+
+SCRIPT = Path(__file__).resolve().parent.parent / "oneshot_aiopika.py"
+VINCENT = Path(sys.executable).parent / "vincent"
+
+
+class OneShot(Scenario):
+    number = 6
+    name = "one-shot"
+    references = ("python -c pass", "import aio_pika")
+    metrics = (Metric("wall ms", "lower", Target("≤ 1.0× aio-pika", "<=", 1.0)),)
+
+    @property
+    def title(self) -> str:
+        runs = self.params.oneshot_runs
+        return f"one-shot publish process: `vincent cast` vs aio-pika script, {runs} runs a round"
+
+    async def setup(self) -> None:
+        if not VINCENT.exists():
+            raise RuntimeError(f"{VINCENT} is missing: is the vincent CLI installed?")
+        self.key = self.env.name("oneshot")
+        await self.env.admin.queue(self.key)
+        self.body = body_bytes(1).decode()
+
+    def command(self, side: str) -> list[str]:
+        url, exchange = self.env.url, self.env.exchange
+        if side == "vincent":
+            return [
+                str(VINCENT),
+                "--broker",
+                url,
+                "--exchange",
+                exchange,
+                "cast",
+                self.key,
+                self.body,
+            ]
+        if side == BASELINE:
+            return [sys.executable, str(SCRIPT), url, exchange, self.key, self.body]
+        if side == "python -c pass":
+            return [sys.executable, "-c", "pass"]
+        return [sys.executable, "-c", "import aio_pika"]
+
+    async def once(self, side: str) -> float:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VINCENT_")}
+        started = time.perf_counter()
+        process = await asyncio.create_subprocess_exec(
+            *self.command(side),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        _, error = await process.communicate()
+        seconds = time.perf_counter() - started
+        if process.returncode != 0:
+            raise RuntimeError(f"{side} exited {process.returncode}: {error.decode()[-500:]}")
+        return seconds * 1000
+
+    async def warm_up(self, side: str) -> None:
+        await self.once(side)
+
+    async def prepare(self, side: str) -> None:
+        await self.env.admin.purge(self.key)
+
+    async def run(self, side: str) -> dict[str, float]:
+        times = [await self.once(side) for _ in range(self.params.oneshot_runs)]
+        return {"wall ms": statistics.median(times)}

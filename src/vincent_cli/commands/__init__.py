@@ -1,0 +1,1 @@
+"""One module per ``vincent`` command; each keeps its heavy imports inside the command."""

@@ -1,0 +1,190 @@
+"""What ``listen`` and ``record`` share: their options and the receive loop."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from vincent_cli.exit_codes import OK, TIMEOUT, CommandError
+from vincent_cli.output.emit import Output
+from vincent_cli.runtime import SignalStop
+
+if TYPE_CHECKING:
+    from vincent_core.client import Client
+    from vincent_core.tap import Tap
+    from vincent_core.wire.envelope import Envelope
+
+__all__ = [
+    "Count",
+    "IdleTimeout",
+    "Patterns",
+    "Queue",
+    "TapOptions",
+    "Timeout",
+    "follow",
+]
+
+Patterns = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="PATTERN",
+        help="Topic patterns to tap (file.*, audit.#); not needed with --queue.",
+        show_default=False,
+    ),
+]
+Count = Annotated[
+    int | None,
+    typer.Option(
+        "--count",
+        "-n",
+        metavar="N",
+        min=1,
+        help="Stop after this many messages.",
+        show_default=False,
+    ),
+]
+Timeout = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        min=0,
+        help="Stop after this many seconds; exit 3 if nothing was received.",
+        show_default=False,
+    ),
+]
+IdleTimeout = Annotated[
+    float | None,
+    typer.Option(
+        "--idle-timeout",
+        metavar="SECONDS",
+        min=0,
+        help="Stop after this many seconds without a message; exit 3 if none came.",
+        show_default=False,
+    ),
+]
+Queue = Annotated[
+    str | None,
+    typer.Option(
+        "--queue",
+        "-q",
+        metavar="NAME",
+        help="Consume this queue instead (takes messages from its workers, acking each).",
+        show_default=False,
+    ),
+]
+
+#: a copy costs nothing to prefetch; a real queue's messages are taken from workers
+TAP_PREFETCH = 100
+QUEUE_PREFETCH = 10
+
+
+@dataclass(frozen=True, slots=True)
+class TapOptions:
+    """What to tap and when to stop."""
+
+    patterns: tuple[str, ...]
+    queue: str | None
+    count: int | None
+    timeout: float | None
+    idle_timeout: float | None
+
+    def check(self) -> None:
+        """Exactly one of PATTERNs and ``--queue``."""
+        if not self.patterns and not self.queue:
+            raise CommandError("give at least one PATTERN (e.g. 'file.*'), or --queue NAME")
+        if self.patterns and self.queue:
+            raise CommandError("give PATTERNs or --queue NAME, not both")
+
+    def describe(self, exchange: str) -> str:
+        """``exchange 'vincent', file.*`` or ``queue 'file.get'``, for the ready line."""
+        if self.queue:
+            return f"queue {self.queue!r}"
+        return f"exchange {exchange!r}: {', '.join(self.patterns)}"
+
+
+async def _next(tap: Tap, stop: SignalStop, wait: float | None) -> Envelope | None:
+    """The next message, or None when ``wait`` passed or a signal arrived."""
+    import asyncio
+
+    receive = asyncio.ensure_future(tap.next(wait))
+    stopped = asyncio.ensure_future(stop.event.wait())
+    try:
+        await asyncio.wait((receive, stopped), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if receive.done():
+        return receive.result()
+    receive.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        # A message the tap handed over while we were cancelling still counts.
+        result = await receive
+        return result
+    return None
+
+
+async def follow(
+    client: Client,
+    options: TapOptions,
+    output: Output,
+    write: Callable[[Envelope, dt.datetime], None],
+) -> int:
+    """Receive until ``--count``, a timeout or a signal; ``write`` each message as it comes.
+
+    Returns the exit code: 0, 3 (a timeout with nothing received), or 130/0 after
+    SIGINT/SIGTERM. Everything received before the stop has been written.
+    """
+    options.check()
+    stop = SignalStop()
+    with stop.installed():
+        async with client:
+            prefetch = QUEUE_PREFETCH if options.queue else TAP_PREFETCH
+            if options.queue:
+                output.warning(
+                    f"consuming queue {options.queue!r} takes its messages from the workers "
+                    "(each is acked once written)"
+                )
+            async with client.listen(
+                *options.patterns, queue=options.queue, prefetch=prefetch
+            ) as tap:
+                output.info(f"listening on {options.describe(client.exchange)}")
+                received = await _loop(tap, options, stop, write)
+    if stop.exit_code is not None:
+        return stop.exit_code
+    if options.count is not None and received >= options.count:
+        return OK
+    return OK if received else TIMEOUT
+
+
+async def _loop(
+    tap: Tap,
+    options: TapOptions,
+    stop: SignalStop,
+    write: Callable[[Envelope, dt.datetime], None],
+) -> int:
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    end = loop.time() + options.timeout if options.timeout is not None else None
+    last = loop.time()
+    received = 0
+    while not stop.event.is_set() and (options.count is None or received < options.count):
+        now = loop.time()
+        waits = [t - now for t in (end,) if t is not None]
+        if options.idle_timeout is not None:
+            waits.append(last + options.idle_timeout - now)
+        wait = min(waits) if waits else None
+        if wait is not None and wait <= 0:
+            break
+        envelope = await _next(tap, stop, wait)
+        if envelope is None:
+            continue
+        last = loop.time()
+        received += 1
+        write(envelope, dt.datetime.now(dt.UTC))
+    return received

@@ -1,0 +1,244 @@
+"""``vincent dead [list|replay|purge]``: inspect and re-send dead-lettered messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from vincent_cli.exit_codes import NO_ROUTE, OK
+from vincent_cli.output.emit import Output
+from vincent_cli.runtime import get_runtime, run_async
+
+if TYPE_CHECKING:
+    from vincent_core.client import Client
+    from vincent_core.transport.base import Delivery
+
+__all__ = ["app", "dead_summary"]
+
+app = typer.Typer(
+    name="dead",
+    help="Inspect and re-send dead-lettered messages (default: list).",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+QueueName = Annotated[
+    str | None,
+    typer.Option(
+        "--queue",
+        "-q",
+        metavar="NAME",
+        help="The dead-letter queue (default: vincent.dead, or dead_letter_queue in the config).",
+        show_default=False,
+    ),
+]
+Count = Annotated[
+    int | None,
+    typer.Option(
+        "--count", "-n", metavar="N", min=1, help="At most this many messages.", show_default=False
+    ),
+]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
+    return "" if value is None else str(value)
+
+
+def dead_summary(headers: dict[str, Any]) -> dict[str, Any]:
+    """What the ``x-vincent-*`` dead-letter headers say, by short name."""
+    attempts = headers.get("x-vincent-attempts")
+    return {
+        "original_exchange": _text(headers.get("x-vincent-original-exchange")),
+        "original_key": _text(headers.get("x-vincent-original-key")),
+        "queue": _text(headers.get("x-vincent-queue")),
+        "reason": _text(headers.get("x-vincent-reason")),
+        "error_type": _text(headers.get("x-vincent-error-type")),
+        "error_message": _text(headers.get("x-vincent-error-message")),
+        "error_traceback": _text(headers.get("x-vincent-error-traceback")),
+        "attempts": attempts if isinstance(attempts, int) else None,
+        "dead_at": _text(headers.get("x-vincent-dead-at")),
+    }
+
+
+async def _take_all(client: Client, queue: str, limit: int | None) -> list[Delivery]:
+    """Take up to ``limit`` messages, unacked: they stay the broker's until settled."""
+    taken: list[Delivery] = []
+    while limit is None or len(taken) < limit:
+        delivery = await client.take(queue)
+        if delivery is None:
+            break
+        taken.append(delivery)
+    return taken
+
+
+async def _give_back(deliveries: list[Delivery]) -> None:
+    for delivery in deliveries:
+        await delivery.reject(requeue=True)
+
+
+def _queue(ctx: typer.Context, queue: str | None) -> str:
+    # A subcommand's --queue, else the one given to `vincent dead`, else the setting.
+    group = ctx.parent.params.get("queue") if ctx.parent is not None else None
+    return queue or group or get_runtime(ctx).settings().dead_letter_queue
+
+
+@app.callback()
+def dead(ctx: typer.Context, queue: QueueName = None, count: Count = None) -> None:
+    """Inspect and re-send dead-lettered messages (default: list).
+
+    \b
+    Examples:
+      vincent dead                      # list vincent.dead
+      vincent dead replay --key 'file.#'
+      vincent dead purge --yes
+    """
+    if ctx.invoked_subcommand is None:
+        runtime = get_runtime(ctx)
+        name = queue or runtime.settings().dead_letter_queue
+        run_async(_list(runtime.client(), name, count, runtime.output))
+
+
+@app.command("list")
+def list_(ctx: typer.Context, queue: QueueName = None, count: Count = None) -> None:
+    """Show dead letters: original key, reason, error, attempts, when (nothing is removed).
+
+    In a pipe each is a record line of the original message (`vincent replay` reads it)
+    with a "dead" object holding the reason, error and traceback.
+    """
+    runtime = get_runtime(ctx)
+    run_async(_list(runtime.client(), _queue(ctx, queue), count, runtime.output))
+
+
+async def _list(client: Client, queue: str, count: int | None, output: Output) -> None:
+    from vincent_cli.records import to_record
+    from vincent_core.wire.failures import restore_dead_letter
+
+    async with client:
+        deliveries = await _take_all(client, queue, count)
+        try:
+            rows = []
+            for delivery in deliveries:
+                info = dead_summary(delivery.envelope.headers)
+                if output.pretty:
+                    error = f"{info['error_type']}: {info['error_message']}".strip(": ")
+                    rows.append(
+                        (
+                            info["original_key"],
+                            info["reason"],
+                            error,
+                            info["attempts"],
+                            info["dead_at"],
+                        )
+                    )
+                else:
+                    record = to_record(restore_dead_letter(delivery.envelope), _dead_at(info))
+                    output.line({**record, "dead": info})
+            if output.pretty:
+                output.rows(
+                    ("key", "reason", "error", "attempts", "dead at"),
+                    rows,
+                    title=f"{queue}: {len(rows)} shown",
+                )
+        finally:
+            # Back where they were, in order: listing removes nothing.
+            await _give_back(deliveries)
+
+
+def _dead_at(info: dict[str, Any]) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(info["dead_at"])
+    except (TypeError, ValueError):
+        return None
+
+
+@app.command("replay")
+def replay(
+    ctx: typer.Context,
+    queue: QueueName = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            "-k",
+            metavar="PATTERN",
+            help="Only dead letters whose original key matches (topic pattern).",
+            show_default=False,
+        ),
+    ] = None,
+    count: Count = None,
+) -> None:
+    """Re-send dead letters to their original exchange and key.
+
+    Each is removed from the dead-letter queue only after the broker confirmed the
+    re-send. Exit 4 if some had no route (they stay in the dead-letter queue).
+    """
+    runtime = get_runtime(ctx)
+    code = run_async(_replay(runtime.client(), _queue(ctx, queue), key, count, runtime.output))
+    raise typer.Exit(code)
+
+
+async def _replay(
+    client: Client, queue: str, pattern: str | None, count: int | None, output: Output
+) -> int:
+    from vincent_core.errors import NoRoute
+    from vincent_core.wire.failures import restore_dead_letter
+    from vincent_core.wire.routing import topic_matches
+
+    skipped: list[Delivery] = []
+    replayed = unrouted = 0
+    async with client:
+        try:
+            while count is None or replayed < count:
+                delivery = await client.take(queue)
+                if delivery is None:
+                    break
+                original = restore_dead_letter(delivery.envelope)
+                if pattern is not None and not topic_matches(pattern, original.routing_key):
+                    skipped.append(delivery)  # held unacked, so the next take moves on
+                    continue
+                try:
+                    await client.publish(original, mandatory=True)
+                except NoRoute:
+                    output.warning(f"no route for {original.routing_key!r}: left in {queue}")
+                    unrouted += 1
+                    skipped.append(delivery)
+                    continue
+                await delivery.ack()
+                replayed += 1
+        finally:
+            await _give_back(skipped)
+    output.info(f"replayed {replayed} dead letter{'s' if replayed != 1 else ''} from {queue}")
+    return NO_ROUTE if unrouted else OK
+
+
+@app.command("purge")
+def purge(
+    ctx: typer.Context,
+    queue: QueueName = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete every dead letter (asks first on a terminal, unless --yes)."""
+    runtime = get_runtime(ctx)
+    name = _queue(ctx, queue)
+    if not yes and _stdin_is_tty():
+        typer.confirm(f"Delete every message in {name}?", abort=True)
+    purged = run_async(_purge(runtime.client(), name))
+    runtime.output.info(f"purged {purged} message{'s' if purged != 1 else ''} from {name}")
+
+
+def _stdin_is_tty() -> bool:
+    import sys
+
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+async def _purge(client: Client, queue: str) -> int:
+    async with client:
+        return await client.purge(queue)

@@ -1,0 +1,134 @@
+"""``vincent serve MODULE:OBJ``: run the app's workers."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vincent_cli.commands.routes import Target
+from vincent_cli.runtime import get_runtime, run_async
+from vincent_cli.settings import Settings
+
+__all__ = ["LogLevel", "serve"]
+
+
+class LogLevel(enum.StrEnum):
+    """``--log-level``."""
+
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+def _configure_logging(level: LogLevel) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _explicit(settings: Settings) -> tuple[str | None, str | None]:
+    # The app's own Vincent(url=..., exchange=...) stands unless something overrode it.
+    url = settings.url if "url" in settings.sources else None
+    exchange = settings.exchange if "exchange" in settings.sources else None
+    return url, exchange
+
+
+def serve(
+    ctx: typer.Context,
+    target: Target,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", metavar="N", min=1, help="Worker processes to run.")
+    ] = 1,
+    reload: Annotated[
+        bool, typer.Option("--reload", help="Restart the workers when a Python file changes.")
+    ] = False,
+    reload_dir: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--reload-dir",
+            metavar="DIR",
+            help="Directory to watch with --reload (repeatable; default: the current one).",
+            show_default=False,
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            "-c",
+            metavar="N",
+            min=1,
+            help="Messages handled at once per process.",
+            show_default=False,
+        ),
+    ] = None,
+    log_level: Annotated[
+        LogLevel, typer.Option("--log-level", help="Logging threshold.", case_sensitive=False)
+    ] = LogLevel.info,
+    grace: Annotated[
+        float,
+        typer.Option(
+            "--grace",
+            metavar="SECONDS",
+            min=0,
+            help="Seconds in-flight messages get to finish on stop.",
+        ),
+    ] = 30.0,
+) -> None:
+    """Run the app's listeners until SIGTERM or SIGINT, then stop gracefully.
+
+    On the first signal the workers stop consuming and in-flight messages get --grace
+    seconds to finish (unfinished ones go back to their queue); a second signal stops at
+    once. With --workers N the CLI runs and supervises N processes (restarting any that
+    dies); --reload restarts them all when a Python file changes, with any --workers.
+
+    \b
+    Examples:
+      vincent serve examples.files:app
+      vincent serve myapp:app --workers 4 --concurrency 16
+      vincent serve myapp:app --reload
+    """
+    from vincent_cli.loading import parse_target
+
+    runtime = get_runtime(ctx)
+    settings = runtime.settings()
+    parse_target(target)
+    _configure_logging(log_level)
+    if workers == 1 and not reload:
+        _serve_here(target, settings, concurrency, grace)
+        return
+    from vincent_cli.supervisor import Supervisor
+
+    command = [sys.executable, "-m", "vincent_cli", "serve", target]
+    command += ["--log-level", log_level.value, "--grace", repr(grace)]
+    if concurrency is not None:
+        command += ["--concurrency", str(concurrency)]
+    env = dict(os.environ)
+    url, exchange = _explicit(settings)
+    # Through the environment, not argv: a password must not show in `ps`.
+    if url is not None:
+        env["VINCENT_BROKER_URL"] = url
+    if exchange is not None:
+        env["VINCENT_EXCHANGE"] = exchange
+    paths = (reload_dir or [Path.cwd()]) if reload else []
+    supervisor = Supervisor(command, env, workers, grace, reload_paths=paths)
+    raise typer.Exit(run_async(supervisor.run()))
+
+
+def _serve_here(target: str, settings: Settings, concurrency: int | None, grace: float) -> None:
+    from vincent_cli.loading import load_app
+    from vincent_cli.supervisor import die_with_parent
+
+    die_with_parent()
+    app = load_app(target)
+    url, exchange = _explicit(settings)
+    app.run(url=url, exchange=exchange, concurrency=concurrency, grace=grace)

@@ -1,0 +1,222 @@
+"""What the console prints: rich renderables for messages, replies, errors and tables.
+
+Everything here is pure: a function takes data and returns a renderable, so tests
+render with ``Console(file=io.StringIO(), width=..., color_system=None)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+from rich.console import Group, RenderableType
+from rich.json import JSON
+from rich.padding import Padding
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from vincent_cli.console.grammar import ALIASES, COMMANDS, CommandSpec
+from vincent_cli.console.session import Entry, decoded
+from vincent_cli.records import encode_header_value
+from vincent_core.errors import RemoteError
+from vincent_core.transport.base import QueueInfo
+from vincent_core.wire.envelope import Envelope
+
+__all__ = [
+    "body_view",
+    "detail",
+    "failure",
+    "help_command",
+    "help_overview",
+    "note",
+    "outcome",
+    "queues_table",
+    "remote_error",
+    "routes_table",
+    "snippet",
+    "summary",
+]
+
+_GLYPH = {"sent": "→", "seen": "←", "loaded": "·"}
+_OUTCOME_STYLE = {
+    "ok": "green",
+    "sent": "green",
+    "error": "red",
+    "timeout": "yellow",
+    "no route": "yellow",
+    "failed": "red",
+    "cancelled": "yellow",
+}
+#: the longest body shown on one line, in characters
+SNIPPET = 80
+
+
+def _binary_note(body: bytes, content_type: str | None) -> str:
+    return f"<{len(body)} bytes, {content_type or 'no content type'}>"
+
+
+def snippet(envelope: Envelope, limit: int = SNIPPET) -> Text:
+    """The body on one line: compact JSON, or a note on a binary body."""
+    value = decoded(envelope)
+    if isinstance(value, bytes):
+        return Text(_binary_note(value, envelope.content_type), style="magenta")
+    text = orjson.dumps(value).decode()
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return Text(text, style="bright_black" if text == "{}" else "")
+
+
+def _elapsed(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return f" {seconds * 1000:.0f} ms" if seconds < 10 else f" {seconds:.1f} s"
+
+
+def summary(entry: Entry, *, show_reply: bool = True) -> Text:
+    """One history line: number, time, direction, kind, key, body, outcome."""
+    line = Text()
+    line.append(f"{entry.number:>4} ", style="bold")
+    line.append(entry.at.astimezone().strftime("%H:%M:%S "), style="bright_black")
+    line.append(f"{_GLYPH[entry.origin]} ", style="cyan" if entry.origin == "sent" else "blue")
+    line.append("call " if entry.is_call else "cast ", style="bright_black")
+    line.append(entry.key, style="bold cyan")
+    line.append(" ")
+    line.append_text(snippet(entry.envelope))
+    if entry.echo_of is not None:
+        line.append(f"  (#{entry.echo_of})", style="bright_black")
+    if entry.source is not None:
+        line.append(f"  (from #{entry.source})", style="bright_black")
+    if entry.outcome not in (None, "sending", "waiting", "sent"):
+        line.append(f"  {entry.outcome}", style=_OUTCOME_STYLE.get(entry.outcome, ""))
+        line.append(_elapsed(entry.elapsed), style="bright_black")
+        if entry.detail:
+            line.append(f": {entry.detail}", style="bright_black")
+        if show_reply and entry.reply is not None and entry.outcome == "ok":
+            line.append(" ")
+            line.append_text(snippet(entry.reply, 40))
+    return line
+
+
+def outcome(entry: Entry) -> Text:
+    """What became of a message sent from the console: ``#3 ok 12 ms``, ``#4 no route:
+    nothing is bound to 'x'``..."""
+    line = Text(f"     #{entry.number} ", style="bold")
+    line.append(entry.outcome or "?", style=_OUTCOME_STYLE.get(entry.outcome or "", ""))
+    line.append(_elapsed(entry.elapsed), style="bright_black")
+    if entry.detail:
+        line.append(f": {entry.detail}")
+    return line
+
+
+def body_view(envelope: Envelope) -> RenderableType:
+    """The body in full: pretty JSON, or a note on a binary body (never raw bytes)."""
+    value = decoded(envelope)
+    if isinstance(value, bytes):
+        return Text(_binary_note(value, envelope.content_type), style="magenta")
+    return JSON(orjson.dumps(value).decode(), indent=2)
+
+
+def _pretty(value: Any) -> str:
+    return orjson.dumps(encode_header_value(value)).decode()
+
+
+def _fields(pairs: Iterable[tuple[str, Any]]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bright_black", no_wrap=True)
+    table.add_column(overflow="fold")
+    for name, value in pairs:
+        table.add_row(name, value if isinstance(value, str) else _pretty(value))
+    return table
+
+
+def _message(envelope: Envelope) -> list[RenderableType]:
+    parts: list[RenderableType] = [
+        _fields([("exchange", repr(envelope.exchange)), ("key", envelope.routing_key)]),
+        Text("properties", style="bold"),
+        _fields(envelope.properties().items()),
+    ]
+    if envelope.headers:
+        parts += [Text("headers", style="bold"), _fields(sorted(envelope.headers.items()))]
+    parts += [Text(f"body ({len(envelope.body)} bytes)", style="bold"), body_view(envelope)]
+    return parts
+
+
+def detail(entry: Entry) -> RenderableType:
+    """``show N``: the message with every property and header, its body, its reply."""
+    parts = [summary(entry, show_reply=False), *_message(entry.envelope)]
+    if entry.reply is not None:
+        parts += [Text(f"reply{_elapsed(entry.elapsed)}", style="bold green")]
+        parts += _message(entry.reply)
+    return Group(*parts)
+
+
+def remote_error(error: RemoteError) -> RenderableType:
+    """A remote handler's exception: type and message, then its traceback."""
+    title = Text(f"remote error {error.type}: {error.message}", style="bold red")
+    if not error.traceback:
+        return title
+    trace = Syntax(error.traceback.rstrip(), "pytb", theme="ansi_dark", word_wrap=True)
+    return Group(title, Padding(trace, (0, 0, 0, 2)))
+
+
+def failure(message: str) -> Text:
+    """An error the console reports before the prompt returns."""
+    return Text(f"✗ {message}", style="red")
+
+
+def note(message: str) -> Text:
+    """A quiet remark (taps changed, file saved...)."""
+    return Text(message, style="bright_black")
+
+
+def help_overview() -> RenderableType:
+    """``help``: every command with its one-line summary."""
+    table = Table.grid(padding=(0, 3))
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    for spec in COMMANDS.values():
+        table.add_row(spec.usage, spec.summary)
+    hint = note(
+        "help COMMAND for details · Tab completes · Ctrl-C cancels the line or the call · "
+        "Ctrl-D leaves"
+    )
+    return Group(table, hint)
+
+
+def help_command(spec: CommandSpec) -> RenderableType:
+    """``help CMD``: usage, description and options."""
+    parts: list[RenderableType] = [Text(spec.usage, style="bold cyan"), Text(spec.summary)]
+    if spec.description:
+        parts.append(Text(spec.description, style="bright_black"))
+    if spec.options:
+        options = Table.grid(padding=(0, 3))
+        options.add_column(style="cyan", no_wrap=True)
+        options.add_column()
+        for option in spec.options:
+            options.add_row(f"{', '.join(option.names)} {option.metavar}".strip(), option.help)
+        parts.append(options)
+    aliases = [alias for alias, name in ALIASES.items() if name == spec.name]
+    if aliases:
+        parts.append(note(f"also: {', '.join(aliases)}"))
+    return Group(*parts)
+
+
+def routes_table(routes: Sequence[Any]) -> Table:
+    """The ``--app`` listeners (rows with key, queue, route_to, handler)."""
+    table = Table("key", "queue", "route_to", "handler", box=None, header_style="bold")
+    for column in table.columns:
+        column.overflow = "fold"
+    for route in routes:
+        table.add_row(route.key, route.queue, route.route_to, route.handler)
+    return table
+
+
+def queues_table(infos: Sequence[QueueInfo]) -> Table:
+    """Queues with their depth and consumer count."""
+    table = Table("queue", "messages", "consumers", box=None, header_style="bold")
+    for info in infos:
+        style = "yellow" if info.consumers == 0 else ""
+        table.add_row(info.name, str(info.messages), str(info.consumers), style=style)
+    return table

@@ -1,0 +1,1 @@
+"""Output for people (terminal) and for programs (pipes)."""

@@ -1,0 +1,102 @@
+"""rich renderables for the terminal: tables, the live traffic line, progress bars.
+
+Only imported when stdout or stderr is a terminal (or ``--output pretty``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from rich import box
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from vincent_cli.output.emit import human_size
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from vincent_core.wire.envelope import Envelope
+
+__all__ = ["live_line", "progress_bar", "short_body", "table"]
+
+STATUS_HEADER = "x-vincent-status"
+
+
+def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str = "") -> Table:
+    """A plain table with a header row; numbers right-aligned."""
+    result = Table(box=box.SIMPLE_HEAD, title=title or None, title_justify="left")
+    numeric = [
+        bool(rows) and all(isinstance(row[i], int | float) for row in rows)
+        for i in range(len(columns))
+    ]
+    for name, right in zip(columns, numeric, strict=True):
+        result.add_column(name, justify="right" if right else "left", overflow="fold")
+    for row in rows:
+        result.add_row(*("" if cell is None else str(cell) for cell in row))
+    return result
+
+
+def short_body(envelope: Envelope, limit: int = 60) -> str:
+    """The body on one line, cut to ``limit`` characters; bytes as a size note."""
+    from vincent_core.wire.codec import UndecodableBody, decode_body
+
+    try:
+        value = decode_body(envelope.body, envelope.content_type)
+    except UndecodableBody:
+        value = envelope.body
+    if isinstance(value, bytes):
+        kind = envelope.content_type or "no content type"
+        return f"<{human_size(len(value))}, {kind}>"
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _markers(envelope: Envelope) -> Text:
+    markers = Text()
+    status = envelope.headers.get(STATUS_HEADER)
+    if isinstance(status, bytes | bytearray):
+        status = bytes(status).decode("utf-8", "replace")
+    if envelope.reply_to:
+        markers.append("→ call", style="magenta")
+        if envelope.correlation_id:
+            markers.append(f" #{envelope.correlation_id[:8]}", style="dim")
+    elif status is not None or (envelope.correlation_id and not envelope.reply_to):
+        markers.append(
+            f"← reply {status or ''}".rstrip(), style="red" if status == "error" else "green"
+        )
+        if envelope.correlation_id:
+            markers.append(f" #{envelope.correlation_id[:8]}", style="dim")
+    return markers
+
+
+def live_line(envelope: Envelope, received: dt.datetime, width: int = 100) -> Text:
+    """``12:03:04.123  file.encrypt  {"key_id": 1234}  → call #ab12cd34``."""
+    line = Text()
+    line.append(received.astimezone().strftime("%H:%M:%S.%f")[:-3], style="dim")
+    line.append("  ")
+    line.append(envelope.routing_key or "(no key)", style="bold cyan")
+    line.append("  ")
+    markers = _markers(envelope)
+    room = max(20, width - len(line) - len(markers) - 2)
+    line.append(short_body(envelope, room))
+    if markers:
+        line.append("  ")
+        line.append_text(markers)
+    return line
+
+
+def progress_bar(console: Console) -> Progress:
+    """A progress bar on ``console`` (stderr) for ``cast --count`` and ``replay``."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
