@@ -67,6 +67,14 @@ class Driver:
         assert self.commands is not None, "the console has not started"
         return self.commands.session
 
+    def typed_text(self) -> str:
+        """What is in the prompt's input buffer now (the interactive loop bound the
+        screen's redraw to the prompt application)."""
+        assert self.commands is not None
+        application = getattr(self.commands.screen.invalidate, "__self__", None)
+        assert application is not None, "no prompt yet"
+        return str(application.current_buffer.text)
+
     def toolbar(self) -> str:
         return toolbar_text(self.session)
 

@@ -19,11 +19,6 @@ from vincent_cli.console.app import console_main
 pytestmark = pytest.mark.rabbitmq
 
 ROOT = Path(__file__).resolve().parents[2]
-RUN = (
-    "import sys; from vincent_cli.console.app import run_console\n"
-    "sys.exit(run_console(url=sys.argv[1], exchange=sys.argv[2],"
-    " app_ref=sys.argv[3] if len(sys.argv) > 3 else None))\n"
-)
 
 
 async def feed(*lines: str) -> AsyncIterator[str]:
@@ -53,12 +48,30 @@ async def test_line_mode_runs_each_line_and_joins_open_json(
 
 
 def run(
-    *args: str, stdin: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+    url: str,
+    exchange: str,
+    app_ref: str | None = None,
+    *,
+    stdin: str,
+    env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
 ) -> tuple[int, str, str]:
+    """``vincent --broker URL --exchange X console [--app APP]`` with ``stdin``."""
     import subprocess
 
+    app = ["--app", app_ref] if app_ref else []
     done = subprocess.run(
-        [sys.executable, "-c", RUN, *args],
+        [
+            sys.executable,
+            "-m",
+            "vincent_cli",
+            "--broker",
+            url,
+            "--exchange",
+            exchange,
+            "console",
+            *app,
+        ],
         input=stdin,
         capture_output=True,
         text=True,
@@ -88,9 +101,7 @@ async def test_the_entry_point_reads_stdin_and_serves_the_app(
 
 
 async def test_an_unreachable_broker_exits_5_with_the_password_masked() -> None:
-    code, _, err = await asyncio.to_thread(
-        run, "amqp://guest:s3cret@127.0.0.1:9/", "x", stdin=""
-    )
+    code, _, err = await asyncio.to_thread(run, "amqp://guest:s3cret@127.0.0.1:9/", "x", stdin="")
     assert code == 5
     assert "guest:***@127.0.0.1:9" in err and "s3cret" not in err
 

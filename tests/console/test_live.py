@@ -421,8 +421,9 @@ async def test_typed_lines_persist_in_a_private_history_file(
 
 @pytest.mark.slow
 async def test_a_broker_restart_shows_reconnecting_and_the_console_recovers(
-    start_console: StartConsole, fresh_rabbit_node: Any, exchange: str, ns: Callable[[str], str]
+    fresh_rabbit_node: Any, start_console: StartConsole, exchange: str, ns: Callable[[str], str]
 ) -> None:
+    # fresh_rabbit_node first: set up before the console, so torn down after it.
     console = await start_console(url=fresh_rabbit_node.url)
     await console.run(f"tail {ns('r')}.#", "tapping")
     await asyncio.to_thread(fresh_rabbit_node.stop_app)
@@ -438,3 +439,23 @@ async def test_a_broker_restart_shows_reconnecting_and_the_console_recovers(
     async with Client(fresh_rabbit_node.url, exchange=exchange) as client:
         await client.cast(ns("r.other"), {"n": 2})
     await console.expect(rf"← cast {re.escape(ns('r.other'))}")
+
+
+async def test_tab_completes_commands_and_history_numbers(
+    start_console: StartConsole, ns: Callable[[str], str]
+) -> None:
+    console = await start_console()
+    await console.run(f"cast {ns('nobody')} n:=1", "no route")
+    # Keys go one step at a time, as a person types: completion runs in the background.
+    console.send("sh")
+    await console.expect(r"show +show message N in full", drawn=True)
+    console.send("\t")
+    await console.until(lambda: console.typed_text() == "show")
+    console.send(" ")
+    await console.expect(rf"1 +cast {re.escape(ns('nobody'))}", drawn=True)
+    console.send("\t")
+    await console.until(lambda: console.typed_text() == "show 1")
+    mark = console.line("")
+    text = await console.expect(r"properties", since=mark)
+    assert f"key       {ns('nobody')}" in text
+    assert console.session.history.get(1) is not None

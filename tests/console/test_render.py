@@ -38,8 +38,10 @@ def test_a_summary_line_has_number_direction_key_body_and_outcome() -> None:
 
 def test_a_binary_body_is_never_printed_raw() -> None:
     _, (entry,) = session_with(cast("f").with_changes(body=b"\x1b[2J\x00", content_type="a/b"))
-    assert "<5 bytes, a/b>" in text(render.summary(entry), render.detail(entry))
-    assert "\x1b" not in text(render.summary(entry), render.detail(entry))
+    shown = text(render.summary(entry), render.detail(entry))
+    assert "<5 bytes, a/b>" in shown
+    assert "\x1b" not in shown
+    assert "b'\\x1b[2J\\x00'" in shown
 
 
 def test_long_bodies_are_cut_on_one_line() -> None:

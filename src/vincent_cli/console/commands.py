@@ -55,6 +55,8 @@ from vincent_core.wire.replies import read_reply
 __all__ = ["DEFAULT_TIMEOUT", "Commands"]
 
 DEFAULT_TIMEOUT = 10.0
+#: how long leaving waits for the taps to stop
+_CLOSE_TIMEOUT = 5.0
 #: how long ``queues`` waits for each queue before giving up on it
 _INSPECT_TIMEOUT = 5.0
 
@@ -118,11 +120,12 @@ class Commands:
         return True
 
     async def close(self) -> None:
-        """Stop the taps."""
+        """Stop the taps. Leaving must not hang while the broker is away: the tap's queue
+        is exclusive, it goes when the connection does."""
         try:
-            await self.watch.close()
-        except VincentError as exc:
-            self.screen.print(render.failure(f"stopping the taps: {exc}"))
+            await asyncio.wait_for(self.watch.close(), _CLOSE_TIMEOUT)
+        except (VincentError, TimeoutError) as exc:
+            self.screen.print(render.note(f"taps not stopped cleanly: {exc or 'no broker'}"))
 
     # -- sending -----------------------------------------------------------------------
 

@@ -110,11 +110,20 @@ def outcome(entry: Entry) -> Text:
     return line
 
 
-def body_view(envelope: Envelope) -> RenderableType:
-    """The body in full: pretty JSON, or a note on a binary body (never raw bytes)."""
+#: how many bytes of a binary body ``show`` previews, escaped
+PREVIEW = 64
+
+
+def body_view(envelope: Envelope, *, preview: bool = False) -> RenderableType:
+    """The body in full: pretty JSON, or a note on a binary body (never raw bytes: with
+    ``preview``, its first bytes escaped as a Python bytes literal)."""
     value = decoded(envelope)
     if isinstance(value, bytes):
-        return Text(_binary_note(value, envelope.content_type), style="magenta")
+        note_text = Text(_binary_note(value, envelope.content_type), style="magenta")
+        if not preview or not value:
+            return note_text
+        more = "…" if len(value) > PREVIEW else ""
+        return Group(note_text, Text(repr(value[:PREVIEW]) + more, style="bright_black"))
     return JSON(orjson.dumps(value).decode(), indent=2)
 
 
@@ -139,7 +148,10 @@ def _message(envelope: Envelope) -> list[RenderableType]:
     ]
     if envelope.headers:
         parts += [Text("headers", style="bold"), _fields(sorted(envelope.headers.items()))]
-    parts += [Text(f"body ({len(envelope.body)} bytes)", style="bold"), body_view(envelope)]
+    parts += [
+        Text(f"body ({len(envelope.body)} bytes)", style="bold"),
+        body_view(envelope, preview=True),
+    ]
     return parts
 
 

@@ -110,14 +110,13 @@ async def stream_lines(stream: IO[str] | None = None) -> AsyncIterator[str]:
     fd = stream.fileno()
     mode = os.fstat(fd).st_mode
     transport: asyncio.ReadTransport | None = None
-    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode):
+    # Only pipes, sockets and terminals: epoll refuses regular files and /dev/null, and
+    # connect_read_pipe would only find out later, in a callback.
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(fd):
         reader = asyncio.StreamReader()
-        try:
-            transport, _ = await asyncio.get_running_loop().connect_read_pipe(
-                lambda: asyncio.StreamReaderProtocol(reader), stream
-            )
-        except (OSError, ValueError):
-            transport = None
+        transport, _ = await asyncio.get_running_loop().connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), stream
+        )
     if transport is None:
         for text in stream:
             yield text

@@ -481,6 +481,10 @@ class AmqpTransport(Transport):
     async def delete_queue(self, name: str) -> None:
         self._queues.pop(name, None)
         self._bindings = [b for b in self._bindings if b[0] != name]
+        if not self._connected.is_set():
+            # Forgotten locally, so a reconnect will not declare it again; waiting for the
+            # broker here would hang a shutdown during an outage.
+            return
         await self._run(f"delete queue {name!r}", lambda ch: ch.queue_delete(name))
 
     async def purge_queue(self, name: str) -> int:
@@ -498,6 +502,8 @@ class AmqpTransport(Transport):
     async def unbind(self, queue: str, exchange: str, pattern: str) -> None:
         with contextlib.suppress(ValueError):
             self._bindings.remove((queue, exchange, pattern))
+        if not self._connected.is_set():
+            return
         await self._run(
             f"unbind {queue!r}", lambda ch: ch.queue_unbind(queue, exchange, routing_key=pattern)
         )
