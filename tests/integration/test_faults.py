@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.support import queue_state
 from vincent_core import Client
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
@@ -127,16 +128,13 @@ def test_sigterm_returns_unfinished_messages_after_the_grace_period(
     try:
         asyncio.run(cast_all(broker_url, exchange, key, 3))
 
-        async def depth() -> tuple[int, int]:
-            async with Client(broker_url, exchange=exchange) as client:
-                info = await client.queue_info(key)
-                assert info is not None
-                return info.messages, info.consumers
+        def depth() -> tuple[int, int]:
+            return asyncio.run(queue_state(broker_url, exchange, key))
 
-        wait_until(lambda: asyncio.run(depth()) == (0, 1))
+        wait_until(lambda: depth() == (0, 1))
         worker.signal(signal.SIGTERM)
         assert worker.wait(15) == 0
-        assert asyncio.run(depth()) == (3, 0)
+        assert depth() == (3, 0)
         assert not sink.exists()
     finally:
         worker.stop()
@@ -152,20 +150,17 @@ def test_second_signal_stops_at_once_and_loses_nothing(
     try:
         asyncio.run(cast_all(broker_url, exchange, key, 2))
 
-        async def depth() -> tuple[int, int]:
-            async with Client(broker_url, exchange=exchange) as client:
-                info = await client.queue_info(key)
-                assert info is not None
-                return info.messages, info.consumers
+        def depth() -> tuple[int, int]:
+            return asyncio.run(queue_state(broker_url, exchange, key))
 
-        wait_until(lambda: asyncio.run(depth()) == (0, 1))
+        wait_until(lambda: depth() == (0, 1))
         worker.signal(signal.SIGTERM)
-        wait_until(lambda: asyncio.run(depth())[1] == 0)
+        wait_until(lambda: depth()[1] == 0)
         started = time.monotonic()
         worker.signal(signal.SIGINT)
         assert worker.wait(15) == 0
         assert time.monotonic() - started < 10
-        assert asyncio.run(depth()) == (2, 0)
+        assert depth() == (2, 0)
     finally:
         worker.stop()
 
@@ -187,17 +182,14 @@ def test_a_stuck_plain_def_handler_does_not_hold_the_stopping_worker(
     try:
         asyncio.run(cast_all(broker_url, exchange, key, 1))
 
-        async def depth() -> tuple[int, int]:
-            async with Client(broker_url, exchange=exchange) as client:
-                info = await client.queue_info(key)
-                assert info is not None
-                return info.messages, info.consumers
+        def depth() -> tuple[int, int]:
+            return asyncio.run(queue_state(broker_url, exchange, key))
 
-        wait_until(lambda: asyncio.run(depth()) == (0, 1))
+        wait_until(lambda: depth() == (0, 1))
         started = time.monotonic()
         worker.signal(signal.SIGTERM)
         assert worker.wait(15) == 0
         assert time.monotonic() - started < 10
-        assert asyncio.run(depth()) == (1, 0)
+        assert depth() == (1, 0)
     finally:
         worker.stop()

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
 
+from tests.integration.support import eventually
 from vincent_core import Client, Message, Rejected, Service, Vincent
 from vincent_core.wire.envelope import build_cast
 
 pytestmark = pytest.mark.rabbitmq
-
-
-async def eventually(condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 async def dead_letters(client: Client, queue: str, expected: int, timeout: float = 15.0) -> list:

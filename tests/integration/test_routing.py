@@ -8,19 +8,11 @@ from collections import Counter
 
 import pytest
 
+from tests.integration.support import eventually
 from vincent_core import Client, Message, Vincent
 from vincent_core.transport.base import QueueSpec
 
 pytestmark = pytest.mark.rabbitmq
-
-
-async def wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 async def test_competing_workers_share_a_queue_round_robin(
@@ -39,7 +31,7 @@ async def test_competing_workers_share_a_queue_round_robin(
         apps.append(app)
     async with apps[0].running(), apps[1].running(), Client(broker_url, exchange=exchange) as c:
         await asyncio.gather(*(c.cast(ns("job"), {"n": n}) for n in range(40)))
-        await wait_for(lambda: sum(counts.values()) == 40)
+        await eventually(lambda: sum(counts.values()) == 40)
     assert counts["w1"] >= 10 and counts["w2"] >= 10, counts
 
 
@@ -58,7 +50,7 @@ async def test_broadcast_reaches_every_instance(broker_url: str, exchange: str, 
         async with Client(broker_url, exchange=exchange) as client:
             for n in range(5):
                 await client.cast(ns("event"), {"n": n})
-            await wait_for(lambda: sum(counts.values()) == 15)
+            await eventually(lambda: sum(counts.values()) == 15)
     assert counts == {"w1": 5, "w2": 5, "w3": 5}
 
 
@@ -79,7 +71,7 @@ async def test_wildcards_and_custom_queue_names(broker_url: str, exchange: str, 
         await client.cast(ns("file.put"), {})
         await client.cast(ns("file.get.deep"), {})  # no '*' match: dropped with a warning
         assert await client.call(ns("audit.a.b.c"), {}) == ns("audit.a.b.c")
-        await wait_for(lambda: len(got) == 2)
+        await eventually(lambda: len(got) == 2)
         info = await client.queue_info(ns("files"))
         assert info is not None and info.consumers == 1
         assert await client.queue_info(ns("audit.#")) is not None
@@ -126,7 +118,7 @@ async def test_message_ttl_kills_stale_casts(broker_url: str, exchange: str, ns)
             assert loop.time() < deadline, "the stale message never expired"
             await asyncio.sleep(0.05)
     async with app.running():
-        await wait_for(lambda: got == [{"n": 2}])
+        await eventually(lambda: got == [{"n": 2}])
 
 
 async def test_listener_ttl_becomes_queue_message_ttl(broker_url: str, exchange: str, ns) -> None:

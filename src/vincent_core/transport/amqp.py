@@ -33,13 +33,11 @@ from vincent_core.errors import (
 )
 from vincent_core.transport.base import (
     DIRECT_REPLY_TO,
-    ConnectionState,
     Delivery,
     DeliveryHandler,
     QueueInfo,
     QueueSpec,
     ReplyHandler,
-    StateListener,
     Subscription,
     Transport,
 )
@@ -251,8 +249,7 @@ class AmqpTransport(Transport):
         self.urls = [part.strip() for part in url.split(",") if part.strip()] or [url]
         self._url_index = 0
         self.masked_url = mask_url(url)
-        self._state: ConnectionState = "closed"
-        self._listeners: list[StateListener] = []
+        super().__init__()
         self._connection: Any = None
         self._channel: Any = None
         self._admin: Any = None
@@ -266,21 +263,6 @@ class AmqpTransport(Transport):
         self._reply_handlers: list[ReplyHandler] = []
         self.unclaimed_replies = 0
         self._replies_ready: asyncio.Future[None] | None = None
-
-    # -- state -----------------------------------------------------------------------
-
-    @property
-    def state(self) -> ConnectionState:
-        return self._state
-
-    def add_state_listener(self, listener: StateListener) -> None:
-        self._listeners.append(listener)
-
-    def _set_state(self, state: ConnectionState) -> None:
-        if state != self._state:
-            self._state = state
-            for listener in list(self._listeners):
-                listener(state)
 
     # -- connection ------------------------------------------------------------------
 

@@ -109,14 +109,24 @@ class Transport(abc.ABC):
     async def close(self) -> None:
         """Close the connection; unacked deliveries return to their queues."""
 
+    def __init__(self) -> None:
+        self._state: ConnectionState = "closed"
+        self._listeners: list[StateListener] = []
+
     @property
-    @abc.abstractmethod
     def state(self) -> ConnectionState:
         """The connection's state now."""
+        return self._state
 
-    @abc.abstractmethod
     def add_state_listener(self, listener: StateListener) -> None:
         """Call ``listener`` on every state change."""
+        self._listeners.append(listener)
+
+    def _set_state(self, state: ConnectionState) -> None:
+        if state != self._state:
+            self._state = state
+            for listener in list(self._listeners):
+                listener(state)
 
     @abc.abstractmethod
     async def declare_exchange(self, name: str) -> None:

@@ -13,13 +13,11 @@ import logging
 from vincent_core.config import mask_url
 from vincent_core.errors import ConnectionLost
 from vincent_core.transport.base import (
-    ConnectionState,
     Delivery,
     DeliveryHandler,
     QueueInfo,
     QueueSpec,
     ReplyHandler,
-    StateListener,
     Subscription,
     Transport,
 )
@@ -78,8 +76,7 @@ class MemoryTransport(Transport):
         self.masked_url = mask_url(url)
         self.broker_name = broker_name(url)
         self.unclaimed_replies = 0
-        self._state: ConnectionState = "closed"
-        self._listeners: list[StateListener] = []
+        super().__init__()
         self._broker: MemoryBroker | None = None
         self._connection: Connection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -91,21 +88,6 @@ class MemoryTransport(Transport):
     def broker(self) -> MemoryBroker:
         """The broker this transport talks to (the named one, until connected)."""
         return self._broker if self._broker is not None else get_broker(self.broker_name)
-
-    # -- state -----------------------------------------------------------------------
-
-    @property
-    def state(self) -> ConnectionState:
-        return self._state
-
-    def add_state_listener(self, listener: StateListener) -> None:
-        self._listeners.append(listener)
-
-    def _set_state(self, state: ConnectionState) -> None:
-        if state != self._state:
-            self._state = state
-            for listener in list(self._listeners):
-                listener(state)
 
     async def connect(self) -> None:
         if self._connection is not None:
