@@ -4,6 +4,15 @@ This is the one place where broker and socket errors become ``VincentError``s. O
 connection; one confirm channel for every publish and for the direct reply-to consumer
 (RabbitMQ requires requests and their reply consumer on the same channel); one channel
 per consumer so that each has its own prefetch window.
+
+The hot paths (publish, ack, reject) do not go through aiormq's ``basic_publish`` and
+``basic_ack``: they pack their frames themselves (:mod:`.frames`), register the confirm
+in aiormq's channel as ``basic_publish`` would, and write through the connection's
+:class:`~.outbox.Outbox`, so many messages in flight share one write per loop
+iteration. Nothing waits less for it: a publish still returns only after its confirm,
+and an ack is still written only once the dispatcher settles the message. This reaches
+into aiormq's channel (``delivery_tag``, ``confirmations``, ``message_id_delivery_tag``,
+``max_content_size``), hence the ``aiormq<8`` pin.
 """
 
 from __future__ import annotations
@@ -41,7 +50,9 @@ from vincent_core.transport.base import (
     Subscription,
     Transport,
 )
-from vincent_core.wire.envelope import Envelope
+from vincent_core.transport.frames import ack_frame, publish_frames, reject_frame
+from vincent_core.transport.outbox import ConfirmDeadlines, Outbox, channel_open
+from vincent_core.wire.envelope import Envelope, new_id
 
 __all__ = ["AmqpTransport"]
 
@@ -165,24 +176,27 @@ def _reason(exc: BaseException) -> str:
 
 
 class _AmqpDelivery(Delivery):
-    __slots__ = ("_channel", "_tag")
+    __slots__ = ("_channel", "_outbox", "_tag")
 
-    def __init__(self, envelope: Envelope, redelivered: bool, channel: Any, tag: int) -> None:
+    def __init__(
+        self, envelope: Envelope, redelivered: bool, channel: Any, tag: int, outbox: Outbox
+    ) -> None:
         super().__init__(envelope, redelivered)
         self._channel = channel
         self._tag = tag
+        self._outbox = outbox
 
+    # Both only queue the frame (sent at the end of this loop iteration, with the other
+    # acks and replies of it): nothing here needs to wait for the socket. After a
+    # reconnect the old channel is gone and the broker has already requeued the
+    # message: there is nothing left to settle, and the outbox drops the frame.
     async def ack(self) -> None:
-        # After a reconnect the old channel is gone and the broker has already requeued
-        # the message: there is nothing left to settle.
-        if not self._channel.is_closed:
-            with contextlib.suppress(aiormq.exceptions.AMQPError, ConnectionError):
-                await self._channel.basic_ack(self._tag)
+        channel = self._channel
+        self._outbox.write(channel, ack_frame(channel.number, self._tag))
 
     async def reject(self, requeue: bool) -> None:
-        if not self._channel.is_closed:
-            with contextlib.suppress(aiormq.exceptions.AMQPError, ConnectionError):
-                await self._channel.basic_reject(self._tag, requeue=requeue)
+        channel = self._channel
+        self._outbox.write(channel, reject_frame(channel.number, self._tag, requeue=requeue))
 
 
 @dataclass(eq=False)
@@ -193,18 +207,24 @@ class _Consumer(Subscription):
     prefetch: int
     exclusive: bool
     channel: Any = None
+    outbox: Outbox | None = None
     tag: str = ""
     cancelled: bool = False
     busy: int = 0
 
-    async def start(self, connection: Any) -> None:
+    async def start(self, connection: Any, outbox: Outbox) -> None:
         self.channel = await connection.channel()
+        self.outbox = outbox
         await self.channel.basic_qos(prefetch_count=self.prefetch)
         channel = self.channel
 
         async def on_message(message: aiormq.abc.DeliveredMessage) -> None:
             delivery = _AmqpDelivery(
-                to_envelope(message), bool(message.redelivered), channel, message.delivery_tag or 0
+                to_envelope(message),
+                bool(message.redelivered),
+                channel,
+                message.delivery_tag or 0,
+                outbox,
             )
             self.busy += 1
             try:
@@ -212,7 +232,7 @@ class _Consumer(Subscription):
             finally:
                 self.busy -= 1
                 if self.cancelled and self.busy == 0:
-                    await self._close_channel(channel)
+                    await self._close_channel(channel, outbox)
 
         ok = await channel.basic_consume(self.queue, on_message, exclusive=self.exclusive)
         self.tag = ok.consumer_tag
@@ -221,19 +241,22 @@ class _Consumer(Subscription):
         self.cancelled = True
         with contextlib.suppress(ValueError):
             self.transport._consumers.remove(self)
-        channel = self.channel
-        if channel is not None and not channel.is_closed:
+        channel, outbox = self.channel, self.outbox
+        if channel is not None and outbox is not None and not channel.is_closed:
             with contextlib.suppress(aiormq.exceptions.AMQPError, ConnectionError):
+                await outbox.flush()
                 await channel.basic_cancel(self.tag)
             if self.busy == 0:
-                await self._close_channel(channel)
+                await self._close_channel(channel, outbox)
 
     @staticmethod
-    async def _close_channel(channel: Any) -> None:
+    async def _close_channel(channel: Any, outbox: Outbox) -> None:
         # Deliveries still being handled need the channel to be acked on; the last one
         # to finish closes it (prefetched, unstarted ones then return to the queue).
+        # Its acks must reach the broker before the close, or they become redeliveries.
         if not channel.is_closed:
             with contextlib.suppress(aiormq.exceptions.AMQPError, ConnectionError):
+                await outbox.flush()
                 await channel.close()
 
 
@@ -252,6 +275,8 @@ class AmqpTransport(Transport):
         super().__init__()
         self._connection: Any = None
         self._channel: Any = None
+        self._outbox: Outbox | None = None
+        self._confirm_deadlines = ConfirmDeadlines()
         self._admin: Any = None
         self._connected = asyncio.Event()
         self._closing = False
@@ -326,6 +351,7 @@ class AmqpTransport(Transport):
                 )
                 self._admin = await connection.channel()
                 self._connection = connection
+                self._outbox = Outbox(connection)
                 await self._restore()
         except BaseException:
             with contextlib.suppress(Exception):
@@ -343,8 +369,9 @@ class AmqpTransport(Transport):
             await self._admin.queue_bind(queue, exchange, routing_key=pattern)
         if self._reply_handlers:
             await self._start_replies()
+        assert self._outbox is not None
         for consumer in self._consumers:
-            await consumer.start(self._connection)
+            await consumer.start(self._connection, self._outbox)
 
     async def _watch(self) -> None:
         while not self._closing:
@@ -354,6 +381,8 @@ class AmqpTransport(Transport):
             if self._is_closing():
                 return
             self._connected.clear()
+            if self._outbox is not None:
+                self._outbox.abandon()
             self._set_state("reconnecting")
             log.warning("connection to %s lost; reconnecting", self.masked_url)
             attempt = 0
@@ -387,7 +416,13 @@ class AmqpTransport(Transport):
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
+        self._confirm_deadlines.close()
         if self._connection is not None:
+            if self._outbox is not None and not self._connection.is_closed:
+                # Acks still queued would be dropped by the close and come back as
+                # redeliveries: let them reach the socket first.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._outbox.flush(written=True), 5.0)
             with contextlib.suppress(Exception):
                 await self._connection.close()
         self._connected.clear()
@@ -496,8 +531,58 @@ class AmqpTransport(Transport):
         self, envelope: Envelope, *, mandatory: bool = False, timeout: float | None = None
     ) -> None:
         channel = self._channel
-        if not self._connected.is_set() or channel is None or channel.is_closed:
+        if not self._connected.is_set() or channel is None or not channel_open(channel):
             channel = await self._ready(timeout, f"publish to {envelope.routing_key!r}")
+        outbox = self._outbox
+        if outbox is None or not channel_open(channel):
+            # The publish channel was closed (the broker refused something on it):
+            # aiormq's own path raises exactly what that state means.
+            return await self._publish_slowly(channel, envelope, mandatory, timeout)
+        # As aiormq's basic_publish does it, without its lock (nothing else publishes on
+        # this channel, so tags follow frame order), its per-publish timer and its wait
+        # for the writer: the confirm future sits in ``confirmations`` under the next
+        # delivery tag; a mandatory publish also maps its message id to that tag, so that
+        # a basic.return fails this publish (NoRoute) instead of another.
+        message_id = envelope.message_id or new_id()
+        data = publish_frames(
+            channel.number,
+            envelope,
+            mandatory=mandatory,
+            max_body_frame=channel.max_content_size,
+            message_id=message_id,
+        )
+        channel.delivery_tag += 1
+        tag = channel.delivery_tag
+        confirmation: asyncio.Future[Any] = channel.create_future()
+        channel.confirmations[tag] = confirmation
+        if mandatory:
+            channel.message_id_delivery_tag[message_id] = tag
+        outbox.write(channel, data)
+        if timeout is not None:
+            self._confirm_deadlines.add(confirmation, timeout)
+        try:
+            result = await confirmation
+        except TimeoutError:
+            raise PublishFailed(
+                f"publish to {envelope.routing_key!r}: no confirm from {self.masked_url} "
+                f"within {timeout:g}s"
+            ) from None
+        except Exception as exc:
+            with translate_errors(self.masked_url, f"publish to {envelope.routing_key!r}"):
+                raise exc
+            raise
+        finally:
+            if timeout is not None:
+                self._confirm_deadlines.discard(confirmation)
+            if mandatory and channel.message_id_delivery_tag.get(message_id) == tag:
+                del channel.message_id_delivery_tag[message_id]
+        if isinstance(result, spec.Basic.Nack):
+            raise PublishFailed(f"the broker refused the message to {envelope.routing_key!r}")
+        return None
+
+    async def _publish_slowly(
+        self, channel: Any, envelope: Envelope, mandatory: bool, timeout: float | None
+    ) -> None:
         with translate_errors(self.masked_url, f"publish to {envelope.routing_key!r}"):
             try:
                 result = await channel.basic_publish(
@@ -521,8 +606,9 @@ class AmqpTransport(Transport):
     ) -> Subscription:
         await self._ready(None, f"consume {queue!r}")
         consumer = _Consumer(self, queue, handler, prefetch, exclusive)
+        assert self._outbox is not None
         with translate_errors(self.masked_url, f"consume {queue!r}"):
-            await consumer.start(self._connection)
+            await consumer.start(self._connection, self._outbox)
         self._consumers.append(consumer)
         return consumer
 
@@ -531,8 +617,13 @@ class AmqpTransport(Transport):
             message = await channel.basic_get(queue, no_ack=False)
             if not isinstance(message.delivery, spec.Basic.GetOk):
                 return None
+            assert self._outbox is not None
             return _AmqpDelivery(
-                to_envelope(message), bool(message.redelivered), channel, message.delivery_tag or 0
+                to_envelope(message),
+                bool(message.redelivered),
+                channel,
+                message.delivery_tag or 0,
+                self._outbox,
             )
 
         return await self._run(f"get from {queue!r}", take)

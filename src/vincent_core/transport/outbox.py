@@ -1,0 +1,155 @@
+"""Coalesced writes to one aiormq connection, and confirm waits bounded without timers.
+
+aiormq sends every frame as its own item through a 10-slot queue to its writer task,
+one ``send()`` each, and its ``basic_publish`` holds the channel lock until the writer
+has taken the frame: one loop round trip per message. The :class:`Outbox` gathers
+the frames of a whole loop iteration (publishes, acks, rejects, of every channel of
+the connection) and hands them to the writer as one item, so a burst of casts or acks
+costs one wake-up and one ``send()``.
+
+Frames stay in the order they were written. Anything that aiormq itself sends on a
+channel (``basic.cancel``, ``channel.close``) must follow the acks already written for
+it: callers :meth:`Outbox.flush` first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiormq.abc import ChannelFrame
+
+__all__ = ["ConfirmDeadlines", "Outbox", "channel_open"]
+
+_SWEEP_INTERVAL = 0.25
+
+
+def channel_open(channel: Any) -> bool:
+    """True while frames may still be sent on ``channel``.
+
+    aiormq marks a channel the broker closed (it has queued the ``close-ok``) before
+    ``is_closed`` turns true; a frame sent after that ``close-ok`` would be a
+    connection error (504), not just a lost ack.
+    """
+    return not channel.is_closed and not channel._Channel__close_event.is_set()
+
+
+class Outbox:
+    """The frames written during one loop iteration, sent to aiormq's writer as one."""
+
+    __slots__ = ("_loop", "_parts", "_queue", "_scheduled", "_sender")
+
+    def __init__(self, connection: Any) -> None:
+        self._queue: asyncio.Queue[ChannelFrame] = connection.write_queue
+        self._loop = asyncio.get_running_loop()
+        self._parts: list[tuple[Any, bytes]] = []
+        self._scheduled = False
+        self._sender: asyncio.Task[None] | None = None
+
+    def write(self, channel: Any, data: bytes) -> None:
+        """Queue ``data`` (whole frames of ``channel``) for the end of this iteration."""
+        self._parts.append((channel, data))
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self._send_soon)
+
+    def _send_soon(self) -> None:
+        self._scheduled = False
+        if self._sender is not None or not self._parts:
+            return  # the sender task takes these parts after the ones it holds
+        if self._queue.full():
+            self._sender = self._loop.create_task(self._send_all())
+            return
+        frame = self._take()
+        if frame is not None:
+            self._queue.put_nowait(frame)
+
+    def _take(self) -> ChannelFrame | None:
+        parts, self._parts = self._parts, []
+        last: Any = None
+        sendable = False
+        payload: list[bytes] = []
+        for channel, data in parts:
+            if channel is not last:
+                last, sendable = channel, channel_open(channel)
+            if sendable:
+                payload.append(data)
+        if not payload:
+            return None
+        return ChannelFrame(payload=b"".join(payload), should_close=False)
+
+    async def _send_all(self) -> None:
+        try:
+            while self._parts:
+                frame = self._take()
+                if frame is not None:
+                    await self._queue.put(frame)
+        finally:
+            self._sender = None
+
+    async def flush(self, *, written: bool = False) -> None:
+        """Hand everything written so far to aiormq's queue, in order; with ``written``,
+        also wait until its writer has passed it to the socket (before a close, which
+        drops what is still queued)."""
+        if self._sender is None and self._parts:
+            self._sender = self._loop.create_task(self._send_all())
+        if self._sender is not None:
+            await asyncio.shield(self._sender)
+        if written:
+            done = self._loop.create_future()
+            await self._queue.put(ChannelFrame(payload=b"", should_close=False, drain_future=done))
+            await done
+
+    def abandon(self) -> None:
+        """The connection is gone: drop what is unsent (the broker requeues the
+        unacked messages; unconfirmed publishes fail with the connection)."""
+        self._parts.clear()
+        if self._sender is not None:
+            self._sender.cancel()
+            self._sender = None
+
+
+class ConfirmDeadlines:
+    """Fails confirm waits that outlive their timeout, from one periodic sweep.
+
+    A timer per publish (``asyncio.timeout``) costs a scheduled and cancelled handle
+    per message, a fifth of a cast's throughput; a timeout is a rare failure, so a
+    sweep every quarter second bounds it closely enough.
+    """
+
+    __slots__ = ("_task", "_waits")
+
+    def __init__(self) -> None:
+        self._waits: dict[asyncio.Future[Any], float] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, future: asyncio.Future[Any], timeout: float) -> None:
+        """Fail ``future`` with ``TimeoutError`` if it is not done in ``timeout`` s."""
+        loop = future.get_loop()
+        self._waits[future] = loop.time() + timeout
+        if self._task is None:
+            self._task = loop.create_task(self._sweep(loop))
+
+    def discard(self, future: asyncio.Future[Any]) -> None:
+        """``future`` is done (or no longer waited for)."""
+        self._waits.pop(future, None)
+
+    async def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            while self._waits:
+                await asyncio.sleep(_SWEEP_INTERVAL)
+                now = loop.time()
+                late = [f for f, deadline in self._waits.items() if deadline <= now]
+                for future in late:
+                    del self._waits[future]
+                    if not future.done():
+                        future.set_exception(TimeoutError())
+        finally:
+            self._task = None
+
+    def close(self) -> None:
+        """Stop sweeping (the transport is closing)."""
+        self._waits.clear()
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
