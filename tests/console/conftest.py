@@ -173,6 +173,8 @@ async def start_console(
             driver = Driver(pipe, out, screen, task, history_path)
             drivers.append(driver)
             await driver.expect("Ctrl-D leaves")
+            # The prompt is drawn once everything (the app included) runs.
+            await driver.expect(r"vincent \S+ · \S+ ›", drawn=True)
             driver.commands = holder[0]
             return driver
 

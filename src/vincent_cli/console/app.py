@@ -31,7 +31,7 @@ from prompt_toolkit.output import Output
 from rich.console import Console
 from rich.text import Text
 
-from vincent_cli.console import repl
+from vincent_cli.console import render, repl
 from vincent_cli.console.commands import Commands
 from vincent_cli.console.editing import Editor
 from vincent_cli.console.prompt import ask_multiline, default_history_path, make_prompt
@@ -128,10 +128,6 @@ async def console_main(
     screen = Screen(out or Console(highlight=False))
     with screen.capture_logs():
         async with contextlib.AsyncExitStack() as stack:
-            if app is not None:
-                await stack.enter_async_context(
-                    app.running(url=url, exchange=exchange, grace=APP_GRACE)
-                )
             client = Client(url, exchange=exchange)
             await client.connect()
             stack.push_async_callback(client.close)
@@ -152,14 +148,31 @@ async def console_main(
                 return await ask_multiline(text, input=input, output=output)
 
             editor = Editor(screen, ask if interactive else None)
-            commands = Commands(client, session, screen, app=app, editor=editor)
+            commands = Commands(
+                client,
+                session,
+                screen,
+                app=app,
+                editor=editor,
+                # In `vincent dev` the broker is in this process: the app's listeners
+                # are every binding there is, besides the console's own taps.
+                closed_world=dev,
+            )
             stack.push_async_callback(commands.close)
             if started is not None:
                 started(commands)
             if interactive:
                 screen.print(_banner(session, app, app_ref, dev))
                 if dev:
+                    # Before the app starts, so what its on_start hooks cast shows too.
                     await commands.run_line("tail #")
+            if app is not None:
+                await stack.enter_async_context(
+                    app.running(url=url, exchange=exchange, grace=APP_GRACE)
+                )
+                if interactive:
+                    stack.callback(screen.print, render.note(f"stopping {app_ref or 'the app'}"))
+            if interactive:
                 prompt = make_prompt(session, history_path=history_path, input=input, output=output)
                 await repl.interactive(commands, prompt, patch=out is None)
             else:

@@ -51,6 +51,7 @@ from vincent_core.transport.base import QueueInfo
 from vincent_core.wire.codec import encode_body
 from vincent_core.wire.envelope import Envelope, build_call, build_cast
 from vincent_core.wire.replies import read_reply
+from vincent_core.wire.routing import topic_matches
 
 __all__ = ["DEFAULT_TIMEOUT", "Commands"]
 
@@ -59,6 +60,8 @@ DEFAULT_TIMEOUT = 10.0
 _CLOSE_TIMEOUT = 5.0
 #: how long ``queues`` waits for each queue before giving up on it
 _INSPECT_TIMEOUT = 5.0
+#: after how long a call still waiting says so (and how to stop waiting)
+_WAIT_NOTE = 1.0
 
 
 def _no_stdin() -> bytes:
@@ -80,12 +83,16 @@ class Commands:
         *,
         app: Vincent | None = None,
         editor: Editor | None = None,
+        closed_world: bool = False,
     ) -> None:
         self.client = client
         self.session = session
         self.screen = screen
         self.app = app
         self.editor = editor or Editor(screen, ask=None)
+        #: the broker is in this process and the app's listeners are all that is bound
+        #: besides the taps (``vincent dev``): a key none of them takes has no route
+        self.closed_world = closed_world
         self.sender = Sender(client)
         self.watch = Watch(client, self.on_tapped)
 
@@ -168,16 +175,21 @@ class Commands:
         entry = self.session.record(envelope, "sent", outcome="sending", source=source)
         self.screen.print(render.summary(entry))
         try:
+            if self._only_tapped(envelope):
+                # The tap is a queue, so the broker routes the message there and says
+                # nothing; a call would wait for a reply that cannot come.
+                await self.sender.cast(envelope)
+                entry.outcome = "no route"
+                entry.detail = (
+                    f"no listener of the app is bound to {envelope.routing_key!r} "
+                    "(only the console's tap got it)"
+                )
+                self.screen.print(render.outcome(entry))
+                return entry
             if envelope.reply_to:
                 entry.outcome = "waiting"
                 self.screen.invalidate()
-                started = time.monotonic()
-                try:
-                    wait = Sender.reply_wait(envelope, DEFAULT_TIMEOUT)
-                    entry.reply = await self.sender.call(envelope, timeout=wait)
-                finally:
-                    entry.elapsed = time.monotonic() - started
-                read_reply(entry.reply, envelope.routing_key)
+                read_reply(await self._request(entry), envelope.routing_key)
                 entry.outcome = "ok"
             else:
                 await self.sender.cast(envelope)
@@ -194,6 +206,28 @@ class Commands:
         if entry.reply is not None:
             self.screen.print(render.outcome(entry), render.body_view(entry.reply))
         return entry
+
+    async def _request(self, entry: Entry) -> Envelope:
+        """Send ``entry`` (a call) and wait for its reply, saying so when it takes a
+        while; the reply is kept on the entry too."""
+        envelope = entry.envelope
+        note = render.note(f"waiting for the reply to #{entry.number}… (Ctrl-C stops waiting)")
+        waiting = asyncio.get_running_loop().call_later(_WAIT_NOTE, self.screen.print, note)
+        started = time.monotonic()
+        try:
+            wait = Sender.reply_wait(envelope, DEFAULT_TIMEOUT)
+            entry.reply = await self.sender.call(envelope, timeout=wait)
+        finally:
+            waiting.cancel()
+            entry.elapsed = time.monotonic() - started
+        return entry.reply
+
+    def _only_tapped(self, envelope: Envelope) -> bool:
+        """Whether only the console's own taps can get ``envelope`` (``vincent dev``)."""
+        if not self.closed_world or not envelope.exchange:
+            return False
+        keys = [route.key for route in self.app.routes()] if self.app is not None else []
+        return not any(topic_matches(key, envelope.routing_key) for key in keys)
 
     def _entry(self, word: Word) -> Entry:
         number = parse_number(word.text)
