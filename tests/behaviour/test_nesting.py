@@ -8,8 +8,6 @@ from vincent_core import Client, Message, Vincent
 from vincent_core.wire.deadlines import DEADLINE_HEADER
 from vincent_core.wire.trace import TRACE_HEADER, Trace
 
-pytestmark = pytest.mark.rabbitmq
-
 
 @pytest.mark.parametrize("kind", ["async", "sync"])
 async def test_chain_a_b_c_with_concurrency_one(

@@ -20,6 +20,7 @@ from vincent_core.transport.base import DIRECT_REPLY_TO, QueueInfo, QueueSpec
 from vincent_core.transport.memory.arguments import parse_expiration
 from vincent_core.transport.memory.clock import Clock, SystemClock
 from vincent_core.transport.memory.connection import Connection, Consumer, Unacked
+from vincent_core.transport.memory.fieldtable import transmitted
 from vincent_core.transport.memory.flow import Flow, copy_envelope
 from vincent_core.transport.memory.queue import MemoryQueue, StoredMessage
 from vincent_core.transport.memory.topology import Topology
@@ -186,10 +187,13 @@ class MemoryBroker:
     def publish(self, connection: Connection, envelope: Envelope, *, mandatory: bool) -> None:
         """Route a message to every matching queue (a copy each), or to a reply address.
 
-        Raises ``PublishFailed`` (no such exchange, bad ``expiration``) and ``NoRoute``
-        (``mandatory`` and no queue matched).
+        Raises ``PublishFailed`` (no such exchange, bad ``expiration``), ``NoRoute``
+        (``mandatory`` and no queue matched) and ``TypeError`` (headers that AMQP cannot
+        carry, as the AMQP client raises).
         """
         exchange, key = envelope.exchange, envelope.routing_key
+        # Encode outside the lock: what consumers see is what the wire would deliver.
+        message = transmitted(envelope)
         with self._lock:
             if not self._topology.has_exchange(exchange):
                 raise PublishFailed(f"publish to {key!r}: NOT_FOUND - no exchange {exchange!r}")
@@ -197,7 +201,6 @@ class MemoryBroker:
                 parse_expiration(envelope.expiration)
             except ValueError as exc:
                 raise PublishFailed(f"publish to {key!r}: PRECONDITION_FAILED - {exc}") from None
-            message = copy_envelope(envelope)
             if envelope.reply_to == DIRECT_REPLY_TO:
                 # RabbitMQ rewrites the pseudo-queue's name to this connection's address.
                 if connection.reply_token is None:

@@ -1,0 +1,37 @@
+"""Headers as the wire carries them: through AMQP's field-table codec (pamqp's, the one
+the AMQP transport uses), so that memory:// hands a consumer what RabbitMQ would.
+
+What changes on the way: floats become 32-bit (``0.1`` comes back
+``0.10000000149011612``), datetimes lose their microseconds and come back in UTC,
+tuples, bytes and integers beyond 64 bits cannot travel at all (``TypeError``, as
+aio-pika raises when publishing them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pamqp import decode, encode
+
+from vincent_core.wire.envelope import Envelope
+
+__all__ = ["transmitted", "transmitted_headers"]
+
+
+def transmitted_headers(headers: dict[str, Any]) -> dict[str, Any]:
+    """``headers`` encoded and decoded as an AMQP field table: a new, deep copy.
+
+    Raises ``TypeError`` for a value AMQP cannot carry.
+    """
+    if not headers:
+        return {}
+    try:
+        data = encode.field_table(headers)
+    except (AttributeError, OverflowError) as exc:  # a non-str key, a float too large
+        raise TypeError(f"headers cannot travel in an AMQP field table: {exc}") from exc
+    return dict(decode.field_table(data)[1])
+
+
+def transmitted(envelope: Envelope) -> Envelope:
+    """The copy of ``envelope`` a consumer would receive from RabbitMQ."""
+    return envelope.with_changes(headers=transmitted_headers(envelope.headers))

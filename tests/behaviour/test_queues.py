@@ -1,0 +1,144 @@
+"""Queue tools the CLI builds on: taps, take, purge, inspecting, raw bodies."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from tests.behaviour.support import depth
+from vincent_core import Client, Message, NoRoute, Vincent
+from vincent_core.errors import ConfigurationError
+from vincent_core.wire.envelope import Envelope
+
+
+async def test_a_tap_sees_a_copy_and_the_worker_still_gets_it(
+    broker_url: str, exchange: str, ns
+) -> None:
+    handled: asyncio.Queue[object] = asyncio.Queue()
+    app = Vincent(broker_url, exchange=exchange)
+
+    @app.listen(ns("file.put"))
+    async def put(msg: Message) -> None:
+        await handled.put(msg.body)
+
+    async with app.running(), Client(broker_url, exchange=exchange) as client:
+        async with client.listen(ns("file.*")) as tap:
+            await client.cast(ns("file.put"), {"n": 1})
+            await client.cast(ns("other"), {"n": 2})  # not matched, no route: dropped
+            envelope = await tap.next(timeout=10)
+            assert envelope is not None and envelope.routing_key == ns("file.put")
+            assert await tap.next(timeout=0.2) is None
+        assert await asyncio.wait_for(handled.get(), 10) == {"n": 1}
+
+
+async def test_take_and_purge(broker_url: str, exchange: str, ns) -> None:
+    app = Vincent(broker_url, exchange=exchange)
+
+    @app.listen(ns("held"))
+    async def held(msg: Message) -> None:
+        return None
+
+    async with app.running():
+        pass
+    async with Client(broker_url, exchange=exchange) as client:
+        for n in range(3):
+            await client.cast(ns("held"), n)
+        first = await client.take(ns("held"))
+        assert first is not None and first.envelope.body == b"0"
+        assert not first.redelivered
+        await first.reject(requeue=True)  # back at the head, marked redelivered
+        again = await client.take(ns("held"))
+        assert again is not None and again.envelope.body == b"0" and again.redelivered
+        await again.ack()
+        assert await depth(client, ns("held")) == 2
+        assert await client.purge(ns("held")) == 2
+        assert await client.take(ns("held")) is None
+
+
+async def test_unacked_messages_go_back_when_their_connection_closes(
+    broker_url: str, exchange: str, ns
+) -> None:
+    app = Vincent(broker_url, exchange=exchange)
+
+    @app.listen(ns("kept"))
+    async def kept(msg: Message) -> None:
+        return None
+
+    async with app.running():
+        pass
+    async with Client(broker_url, exchange=exchange) as client:
+        await client.cast(ns("kept"), {"n": 1})
+    # The only client on this URL: closing it closes the connection.
+    taker = Client(broker_url, exchange=exchange)
+    delivery = await taker.take(ns("kept"))
+    assert delivery is not None and not delivery.redelivered
+    await taker.close()
+    async with Client(broker_url, exchange=exchange) as client:
+        back = await client.take(ns("kept"))
+        assert back is not None and back.redelivered
+        await back.ack()
+
+
+async def test_missing_queues_and_exchanges(broker_url: str, exchange: str, ns) -> None:
+    async with Client(broker_url, exchange=exchange) as client:
+        assert await client.queue_info(ns("missing")) is None
+        with pytest.raises(ConfigurationError, match="NOT_FOUND"):
+            await client.take(ns("missing"))
+        with pytest.raises(NoRoute):
+            # The default exchange routes to the queue named by the key: none here.
+            await client.publish(Envelope("", ns("missing"), b"{}"), mandatory=True)
+        with pytest.raises(ConfigurationError):
+            await client.transport.bind(ns("missing"), exchange, "#")
+        # The client keeps working after refused operations.
+        assert await client.queue_info(ns("missing")) is None
+
+
+async def test_raw_bodies_stay_bytes(broker_url: str, exchange: str, ns) -> None:
+    got: asyncio.Queue[Message] = asyncio.Queue()
+    app = Vincent(broker_url, exchange=exchange)
+
+    @app.listen(ns("blob"))
+    async def blob(msg: Message) -> bytes:
+        await got.put(msg)
+        return msg.body[::-1]
+
+    async with app.running(), Client(broker_url, exchange=exchange) as client:
+        assert await client.call(ns("blob"), b"\x00\x01\xff") == b"\xff\x01\x00"
+        message = await asyncio.wait_for(got.get(), 10)
+    assert message.body == b"\x00\x01\xff"
+    assert message.envelope.content_type == "application/octet-stream"
+
+
+async def test_headers_arrive_as_amqp_carries_them(broker_url: str, exchange: str, ns) -> None:
+    """Field-table types: 32-bit floats, UTC datetimes to the second; what AMQP cannot
+    carry is refused when publishing."""
+    got: asyncio.Queue[Message] = asyncio.Queue()
+    app = Vincent(broker_url, exchange=exchange)
+
+    @app.listen(ns("h"))
+    async def handler(msg: Message) -> None:
+        await got.put(msg)
+
+    sent = {
+        "int": 2**40,
+        "float": 0.1,
+        "bool": True,
+        "list": [1, "a", None],
+        "table": {"a": {"b": 1}},
+        "when": dt.datetime(2024, 1, 1, 12, 0, 0, 123456),
+        "text": "é",
+    }
+    async with app.running(), Client(broker_url, exchange=exchange) as client:
+        await client.cast(ns("h"), {}, headers=sent)
+        headers = (await asyncio.wait_for(got.get(), 10)).headers
+        with pytest.raises(TypeError):
+            await client.cast(ns("h"), {}, headers={"tuple": (1, 2)})
+        assert await client.call(ns("h"), {}) is None  # the connection is fine
+    assert headers["int"] == 2**40 and headers["bool"] is True
+    assert headers["float"] != 0.1 and headers["float"] == pytest.approx(0.1)
+    assert headers["list"] == [1, "a", None]
+    assert headers["table"] == {"a": {"b": 1}}
+    assert headers["when"] == dt.datetime(2024, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
+    assert headers["text"] == "é"
