@@ -31,7 +31,7 @@ _vincent()
             esac
             case "$cur" in
                 -*) COMPREPLY=($(compgen -W "-b --broker --exchange --context --output --version -h --help" -- "$cur")) ;;
-                *) [ -z "$sub" ] && COMPREPLY=($(compgen -W "cast call listen record replay serve routes queues config console dev dead" -- "$cur")) ;;
+                *) [ -z "$sub" ] && COMPREPLY=($(compgen -W "cast call listen record replay serve routes queues health config console dev dead" -- "$cur")) ;;
             esac
             ;;
         "cast")
@@ -99,9 +99,11 @@ _vincent()
                 -c|--concurrency) :; return ;;
                 --log-level) COMPREPLY=($(compgen -W "debug info warning error" -- "$cur")); return ;;
                 --grace) :; return ;;
+                --log-format) COMPREPLY=($(compgen -W "auto rich plain json" -- "$cur")); return ;;
+                --metrics-port) :; return ;;
             esac
             case "$cur" in
-                -*) COMPREPLY=($(compgen -W "-w --workers --reload --reload-dir -c --concurrency --log-level --grace -h --help" -- "$cur")) ;;
+                -*) COMPREPLY=($(compgen -W "-w --workers --reload --reload-dir -c --concurrency --log-level --grace --log-format --metrics-port -h --help" -- "$cur")) ;;
                 *) : ;;
             esac
             ;;
@@ -121,6 +123,15 @@ _vincent()
             esac
             case "$cur" in
                 -*) COMPREPLY=($(compgen -W "--app --api --watch --interval -h --help" -- "$cur")) ;;
+                *) : ;;
+            esac
+            ;;
+        "health")
+            case "$prev" in
+                --timeout) :; return ;;
+            esac
+            case "$cur" in
+                -*) COMPREPLY=($(compgen -W "--timeout -h --help" -- "$cur")) ;;
                 *) : ;;
             esac
             ;;

@@ -10,6 +10,7 @@ code meaning
 3    timeout: no reply in time, or ``listen --timeout`` received nothing
 4    no route: nothing is bound to the key
 5    cannot connect or authenticate, or the connection dropped
+6    unhealthy (``vincent health``): a queue of the app is missing or has no consumer
 130  interrupted (Ctrl-C)
 ==== =========================================================================
 
@@ -26,6 +27,7 @@ __all__ = [
     "OK",
     "REMOTE_ERROR",
     "TIMEOUT",
+    "UNHEALTHY",
     "USAGE",
     "CommandError",
     "describe",
@@ -38,6 +40,7 @@ USAGE = 2
 TIMEOUT = 3
 NO_ROUTE = 4
 CONNECTION = 5
+UNHEALTHY = 6
 INTERRUPTED = 130
 
 CONNECTION_HINT = (

@@ -22,6 +22,7 @@ from vincent_cli.commands import (
     console,
     dead,
     dev,
+    health,
     listen,
     queues,
     record,
@@ -120,7 +121,8 @@ def main(
     """RPC and messaging over AMQP 0-9-1 (RabbitMQ): cast, call, listen, serve.
 
     Exit codes: 0 ok, 1 remote error, 2 usage or bad input, 3 timeout, 4 no route,
-    5 cannot connect or authenticate, 130 interrupted. See docs/cli.md.
+    5 cannot connect or authenticate, 6 unhealthy (health), 130 interrupted.
+    See docs/cli.md.
     """
     ctx.obj = Runtime(Flags(broker, exchange, context), output)
 
@@ -133,6 +135,7 @@ app.command("replay")(replay.replay)
 app.command("serve")(serve.serve)
 app.command("routes")(routes.routes)
 app.command("queues")(queues.queues)
+app.command("health")(health.health)
 app.add_typer(dead.app, name="dead")
 app.command("config")(config.config)
 app.command("console")(console.console)

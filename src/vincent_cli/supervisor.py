@@ -69,6 +69,9 @@ class Supervisor:
     workers: int
     grace: float
     reload_paths: Sequence[Path] = ()
+    #: worker i (from 1) serves metrics on ``metrics_port + i - 1``: one port each, since
+    #: every process has its own counters (Prometheus sums them across targets)
+    metrics_port: int | None = None
     _slots: list[_Slot] = field(default_factory=list)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _restarting: bool = False
@@ -109,8 +112,11 @@ class Supervisor:
 
     async def _start(self, slot: _Slot) -> None:
         env = dict(self.env, **{SUPERVISOR_ENV: str(os.getpid())})
+        command = list(self.command)
+        if self.metrics_port is not None:
+            command += ["--metrics-port", str(self.metrics_port + slot.number - 1)]
         slot.process = await asyncio.create_subprocess_exec(
-            *self.command, env=env, start_new_session=True
+            *command, env=env, start_new_session=True
         )
         slot.started = asyncio.get_running_loop().time()
         log.info("worker %d started (pid %d)", slot.number, slot.process.pid)

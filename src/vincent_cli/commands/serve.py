@@ -12,6 +12,8 @@ from typing import Annotated
 import typer
 
 from vincent_cli.commands.routes import Target
+from vincent_cli.exit_codes import CommandError
+from vincent_cli.logs import LogFormat, configure_logging
 from vincent_cli.runtime import get_runtime, run_async
 from vincent_cli.settings import Settings
 
@@ -25,14 +27,6 @@ class LogLevel(enum.StrEnum):
     info = "info"
     warning = "warning"
     error = "error"
-
-
-def _configure_logging(level: LogLevel) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
 
 
 def _explicit(settings: Settings) -> tuple[str | None, str | None]:
@@ -83,6 +77,26 @@ def serve(
             help="Seconds in-flight messages get to finish on stop.",
         ),
     ] = 30.0,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            "--log-format",
+            help="auto: rich on a terminal, plain otherwise; json: one object per line.",
+            case_sensitive=False,
+        ),
+    ] = LogFormat.auto,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            metavar="PORT",
+            min=0,
+            max=65535,
+            help="Serve Prometheus /metrics and /healthz on PORT (worker i of --workers N: "
+            "PORT+i-1). Needs prometheus-client.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the app's listeners until SIGTERM or SIGINT, then stop gracefully.
 
@@ -96,20 +110,25 @@ def serve(
       vincent serve examples.files:app
       vincent serve myapp:app --workers 4 --concurrency 16
       vincent serve myapp:app --reload
+      vincent serve myapp:app --workers 2 --metrics-port 9100 --log-format json
     """
     from vincent_cli.loading import parse_target
 
     runtime = get_runtime(ctx)
     settings = runtime.settings()
     parse_target(target)
-    _configure_logging(log_level)
+    concrete = configure_logging(log_level.value, log_format)
     if workers == 1 and not reload:
-        _serve_here(target, settings, concurrency, grace)
+        _serve_here(target, settings, concurrency, grace, metrics_port)
         return
+    if metrics_port == 0 and workers > 1:
+        raise CommandError("--metrics-port 0 (any free port) needs --workers 1")
     from vincent_cli.supervisor import Supervisor
 
     command = [sys.executable, "-m", "vincent_cli", "serve", target]
     command += ["--log-level", log_level.value, "--grace", repr(grace)]
+    # The supervisor's own choice, so workers log alike even if their stderr differs.
+    command += ["--log-format", concrete.value]
     if concurrency is not None:
         command += ["--concurrency", str(concurrency)]
     env = dict(os.environ)
@@ -120,15 +139,36 @@ def serve(
     if exchange is not None:
         env["VINCENT_EXCHANGE"] = exchange
     paths = (reload_dir or [Path.cwd()]) if reload else []
-    supervisor = Supervisor(command, env, workers, grace, reload_paths=paths)
+    supervisor = Supervisor(
+        command, env, workers, grace, reload_paths=paths, metrics_port=metrics_port
+    )
     raise typer.Exit(run_async(supervisor.run()))
 
 
-def _serve_here(target: str, settings: Settings, concurrency: int | None, grace: float) -> None:
+def _serve_here(
+    target: str,
+    settings: Settings,
+    concurrency: int | None,
+    grace: float,
+    metrics_port: int | None,
+) -> None:
     from vincent_cli.loading import load_app
     from vincent_cli.supervisor import die_with_parent
 
     die_with_parent()
     app = load_app(target)
     url, exchange = _explicit(settings)
-    app.run(url=url, exchange=exchange, concurrency=concurrency, grace=grace)
+    server = None
+    if metrics_port is not None:
+        # Imported only here: without --metrics-port, prometheus_client is never loaded.
+        from vincent_core.metrics import MetricsServer, app_health
+
+        server = MetricsServer(metrics_port, health=app_health(app)).start()
+        logging.getLogger("vincent.serve").info(
+            "metrics on http://0.0.0.0:%d/metrics, health on /healthz", server.port
+        )
+    try:
+        app.run(url=url, exchange=exchange, concurrency=concurrency, grace=grace)
+    finally:
+        if server is not None:
+            server.stop()
