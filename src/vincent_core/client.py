@@ -26,18 +26,25 @@ from vincent_core.wire.deadlines import now_ms, remaining_seconds
 from vincent_core.wire.envelope import Envelope, build_call, build_cast
 from vincent_core.wire.replies import read_reply
 from vincent_core.wire.routing import check_key
-from vincent_core.wire.trace import TRACE_HEADER, Trace, current_trace
+from vincent_core.wire.trace import TRACE_HEADER, current_trace
 
 __all__ = ["Client", "KeyProxy"]
 
 log = logging.getLogger("vincent.client")
 
 
-def _traced(headers: dict[str, Any] | None) -> dict[str, Any]:
-    """The headers with a trace: the caller's, the handled message's, or a new root."""
+def _traced(headers: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The headers with the trace of the message being handled, if any.
+
+    A root message (sent outside any handler) carries no trace header: its receiver
+    takes its ``message_id`` as the trace id. That spares every plain cast and call a
+    second uuid4 and a nested field table to encode and decode.
+    """
+    trace = current_trace.get()
+    if trace is None or (headers and TRACE_HEADER in headers):
+        return headers
     result = dict(headers) if headers else {}
-    if TRACE_HEADER not in result:
-        result[TRACE_HEADER] = (current_trace.get() or Trace.new()).header()
+    result[TRACE_HEADER] = trace.header()
     return result
 
 

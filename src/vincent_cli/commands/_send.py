@@ -90,13 +90,10 @@ def show_dry_run(
     from vincent_core.transport.base import DIRECT_REPLY_TO
     from vincent_core.wire.envelope import build_call, build_cast
     from vincent_core.wire.routing import check_key
-    from vincent_core.wire.trace import TRACE_HEADER, Trace
 
     check_key(key)
-    # The client adds a trace header to everything it sends; show it too.
-    traced = (
-        {**headers, TRACE_HEADER: Trace.new().header()} if TRACE_HEADER not in headers else headers
-    )
+    # A command sends root messages: no trace header, as the client sends them.
+    traced = headers
     if timeout is None:
         envelope = build_cast(exchange, key, body, ttl=ttl, headers=traced)
     else:

@@ -1,9 +1,11 @@
 """Tracing across nested calls: one id per request tree, and the chain of callers.
 
-Every message vincent sends carries ``x-vincent-trace``: a field table
-``{"id": "<32 hex>", "chain": ["file.encrypt", ...]}``. A message sent while handling
-another keeps the id and appends the handled message's key to the chain, so any
-message tells which request tree it belongs to and through which handlers it came.
+Every message vincent sends while handling another carries ``x-vincent-trace``: a
+field table ``{"id": "<32 hex>", "chain": ["file.encrypt", ...]}``. It keeps the handled
+message's trace id and appends the handled message's key to the chain, so any message
+tells which request tree it belongs to and through which handlers it came. A root
+message (sent outside any handler) carries no header: its ``message_id`` is its trace
+id, so the tree needs no second id.
 """
 
 from __future__ import annotations
