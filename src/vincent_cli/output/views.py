@@ -74,19 +74,37 @@ def _markers(envelope: Envelope) -> Text:
     return markers
 
 
+def _trace(envelope: Envelope) -> Text:
+    """``via file.encrypt > file.get [9f0c1a2b]`` (the callers, then the trace id)."""
+    from vincent_core.wire.trace import read_trace
+
+    trace = read_trace(envelope.headers)
+    if trace is None:
+        return Text()
+    text = Text()
+    if trace.chain:
+        text.append("via ", style="dim")
+        text.append(" > ".join(trace.chain), style="yellow")
+        text.append(" ")
+    text.append(f"[{trace.id[:8]}]", style="dim")
+    return text
+
+
 def live_line(envelope: Envelope, received: dt.datetime, width: int = 100) -> Text:
-    """``12:03:04.123  file.encrypt  {"key_id": 1234}  → call #ab12cd34``."""
+    """``12:03:04.123  file.get  {"file": "a"}  → call #ab12cd34  via file.encrypt [9f0c1a2b]``."""
     line = Text()
     line.append(received.astimezone().strftime("%H:%M:%S.%f")[:-3], style="dim")
     line.append("  ")
     line.append(envelope.routing_key or "(no key)", style="bold cyan")
     line.append("  ")
     markers = _markers(envelope)
-    room = max(20, width - len(line) - len(markers) - 2)
+    trace = _trace(envelope)
+    room = max(20, width - len(line) - len(markers) - len(trace) - 4)
     line.append(short_body(envelope, room))
-    if markers:
-        line.append("  ")
-        line.append_text(markers)
+    for part in (markers, trace):
+        if part:
+            line.append("  ")
+            line.append_text(part)
     return line
 
 

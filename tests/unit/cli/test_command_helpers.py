@@ -16,6 +16,7 @@ from vincent_cli.exit_codes import CommandError
 from vincent_cli.output.views import live_line, short_body
 from vincent_cli.records import Record
 from vincent_core.wire.envelope import Envelope, build_call, build_cast
+from vincent_core.wire.trace import TRACE_HEADER, Trace
 
 RECORDED = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -99,3 +100,25 @@ def test_completion_model_knows_every_command_and_option() -> None:
     output = next(o for o in root.options if "--output" in o.names)
     assert output.choices == ("json", "pretty", "raw")
     assert "compgen" in render_bash(root)
+
+
+def test_live_line_shows_the_trace_chain_and_id() -> None:
+    root = render(
+        build_cast("x", "file.encrypt", {}, headers={TRACE_HEADER: Trace("ab" * 16).header()})
+    )
+    assert root.rstrip().endswith("[abababab]")
+    assert "via" not in root
+    nested = Trace("cd" * 16).child("web.upload").child("file.encrypt")
+    line = render(
+        build_call(
+            "x",
+            "file.get",
+            {},
+            timeout=1,
+            reply_to="r",
+            correlation_id="c1",
+            headers={TRACE_HEADER: nested.header()},
+        )
+    )
+    assert "→ call #c1  via web.upload > file.encrypt [cdcdcdcd]" in line
+    assert "[" not in render(build_cast("x", "k", {}))
