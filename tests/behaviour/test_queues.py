@@ -142,3 +142,20 @@ async def test_headers_arrive_as_amqp_carries_them(broker_url: str, exchange: st
     assert headers["table"] == {"a": {"b": 1}}
     assert headers["when"] == dt.datetime(2024, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
     assert headers["text"] == "é"
+
+
+@pytest.mark.parametrize(
+    ("envelope", "reason"),
+    [
+        (Envelope("t-no-such-exchange", "k", b"{}"), "NOT_FOUND"),
+        (Envelope("", "k", b"{}", expiration="1.5"), "PRECONDITION_FAILED"),
+        (Envelope("", "k", b"{}", reply_to="amq.rabbitmq.reply-to"), "PRECONDITION_FAILED"),
+    ],
+    ids=["missing-exchange", "bad-expiration", "reply-to-without-consumer"],
+)
+async def test_a_publish_the_broker_refuses(
+    broker_url: str, exchange: str, envelope: Envelope, reason: str
+) -> None:
+    async with Client(broker_url, exchange=exchange) as client:
+        with pytest.raises(ConfigurationError, match=reason):
+            await client.publish(envelope)

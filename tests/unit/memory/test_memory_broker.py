@@ -18,7 +18,6 @@ from vincent_core.errors import (
     ConfigurationError,
     ConnectionLost,
     NoRoute,
-    PublishFailed,
 )
 from vincent_core.transport.base import DIRECT_REPLY_TO, Delivery, QueueSpec
 from vincent_core.transport.memory import (
@@ -155,7 +154,7 @@ async def test_mandatory_without_a_route_raises_no_route(transport: MemoryTransp
 
 
 async def test_publish_to_an_undeclared_exchange_fails(transport: MemoryTransport) -> None:
-    with pytest.raises(PublishFailed, match="no exchange 'missing'"):
+    with pytest.raises(ConfigurationError, match="no exchange 'missing'"):
         await transport.publish(message("k", exchange="missing"))
 
 
@@ -667,7 +666,7 @@ async def test_the_pseudo_queue_name_is_rewritten_to_the_publishers_address(
     transport: MemoryTransport, broker: MemoryBroker
 ) -> None:
     await transport.declare_queue(QueueSpec("q"))
-    with pytest.raises(PublishFailed, match="fast reply consumer"):
+    with pytest.raises(ConfigurationError, match="fast reply consumer"):
         await transport.publish(Envelope("", "q", b"", reply_to=DIRECT_REPLY_TO))
     address = await transport.replies(lambda envelope: True)
     await transport.publish(Envelope("", "q", b"", reply_to=DIRECT_REPLY_TO))
@@ -726,7 +725,7 @@ async def test_invalid_arguments_are_refused(
 
 async def test_an_invalid_expiration_is_refused(transport: MemoryTransport) -> None:
     await transport.declare_queue(QueueSpec("q"))
-    with pytest.raises(PublishFailed, match="invalid expiration"):
+    with pytest.raises(ConfigurationError, match="invalid expiration"):
         await transport.publish(message("q", exchange="", expiration="1.5"))
 
 

@@ -15,7 +15,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 
-from vincent_core.errors import ConfigurationError, NoRoute, PublishFailed
+from vincent_core.errors import ConfigurationError, NoRoute
 from vincent_core.transport.base import DIRECT_REPLY_TO, QueueInfo, QueueSpec
 from vincent_core.transport.memory.arguments import parse_expiration
 from vincent_core.transport.memory.clock import Clock, SystemClock
@@ -187,24 +187,29 @@ class MemoryBroker:
     def publish(self, connection: Connection, envelope: Envelope, *, mandatory: bool) -> None:
         """Route a message to every matching queue (a copy each), or to a reply address.
 
-        Raises ``PublishFailed`` (no such exchange, bad ``expiration``), ``NoRoute``
-        (``mandatory`` and no queue matched) and ``TypeError`` (headers that AMQP cannot
-        carry, as the AMQP client raises).
+        Raises ``ConfigurationError`` for what RabbitMQ refuses by closing the channel
+        (no such exchange, a bad ``expiration``, direct reply-to without its consumer), as
+        the AMQP transport translates it; ``NoRoute`` (``mandatory`` and no queue
+        matched); ``TypeError`` (headers that AMQP cannot carry, as the AMQP client does).
         """
         exchange, key = envelope.exchange, envelope.routing_key
         # Encode outside the lock: what consumers see is what the wire would deliver.
         message = transmitted(envelope)
         with self._lock:
             if not self._topology.has_exchange(exchange):
-                raise PublishFailed(f"publish to {key!r}: NOT_FOUND - no exchange {exchange!r}")
+                raise ConfigurationError(
+                    f"publish to {key!r}: NOT_FOUND - no exchange {exchange!r}"
+                )
             try:
                 parse_expiration(envelope.expiration)
             except ValueError as exc:
-                raise PublishFailed(f"publish to {key!r}: PRECONDITION_FAILED - {exc}") from None
+                raise ConfigurationError(
+                    f"publish to {key!r}: PRECONDITION_FAILED - {exc}"
+                ) from None
             if envelope.reply_to == DIRECT_REPLY_TO:
                 # RabbitMQ rewrites the pseudo-queue's name to this connection's address.
                 if connection.reply_token is None:
-                    raise PublishFailed(
+                    raise ConfigurationError(
                         f"publish to {key!r}: PRECONDITION_FAILED - "
                         "fast reply consumer does not exist"
                     )
