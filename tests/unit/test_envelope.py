@@ -68,3 +68,15 @@ def test_properties_and_copies() -> None:
     assert rebuilt.properties() == props
     with pytest.raises(ValueError, match="unknown AMQP properties: bogus"):
         Envelope.from_properties("x", "k", b"", {"bogus": 1})
+
+
+def test_new_ids_are_uuid4_hex() -> None:
+    import uuid
+
+    from vincent_core.wire.envelope import new_id
+
+    ids = {new_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    for value in ids:
+        parsed = uuid.UUID(value)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and parsed.hex == value

@@ -13,11 +13,11 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
 from vincent_core import observe
 from vincent_core.app.listener import Listener
+from vincent_core.app.threads import HandlerThreads
 from vincent_core.errors import EncodeError, Rejected, VincentError
 from vincent_core.message import Message, RejectMessage, ThreadMessage
 from vincent_core.observe import MessageOutcome
@@ -56,7 +56,7 @@ class Dispatcher:
         listener: Listener,
         queue: str,
         client: Client,
-        executor: Executor,
+        executor: HandlerThreads,
         *,
         dead_letter_queue: str,
         consumer_id: str,
@@ -192,7 +192,7 @@ class Dispatcher:
                 )
                 current_trace.set(message.trace.child(message.key))
                 context = contextvars.copy_context()
-                result = await loop.run_in_executor(self.executor, context.run, runner, message)
+                result = await self.executor.call(context.run, runner, message)
         except RejectMessage as reject:
             await self._rejected(delivery, str(reject))
             return

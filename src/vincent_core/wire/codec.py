@@ -47,6 +47,8 @@ def encode_body(body: Any) -> tuple[bytes, str]:
 
 def is_json_type(content_type: str | None) -> bool:
     """``application/json`` with or without parameters (``; charset=utf-8``)."""
+    if content_type == JSON:
+        return True
     if not content_type:
         return False
     return content_type.split(";", 1)[0].strip().lower() == JSON

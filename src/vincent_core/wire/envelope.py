@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass, field, fields, replace
+from random import getrandbits
 from typing import Any
 
 from vincent_core.wire.codec import encode_body
@@ -38,9 +38,19 @@ PROPERTY_NAMES: tuple[str, ...] = (
 )
 
 
+# The version (4) and variant (RFC 4122) bits of a uuid4, as ``uuid.UUID`` sets them.
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (4 << 76) | (0x8000 << 48)
+
+
 def new_id() -> str:
-    """A fresh message or correlation id (uuid4, hex)."""
-    return uuid.uuid4().hex
+    """A fresh message or correlation id: a uuid4 as 32 hex digits.
+
+    Built from ``random.getrandbits`` rather than ``uuid.uuid4()`` (a system call and a
+    ``UUID`` object, twice per call): these ids only need to be unique, not secret.
+    Python reseeds ``random`` in a forked child, so worker processes do not repeat ids.
+    """
+    return f"{(getrandbits(128) & _UUID4_CLEAR) | _UUID4_SET:032x}"
 
 
 @dataclass(slots=True)

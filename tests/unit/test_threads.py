@@ -1,0 +1,46 @@
+"""Handler threads hand results back to the loop in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from vincent_core.app.threads import HandlerThreads
+
+
+async def test_results_and_errors_come_back_to_the_loop() -> None:
+    threads = HandlerThreads(4)
+    try:
+        results = await asyncio.gather(*(threads.call(pow, n, 2) for n in range(200)))
+        assert results == [n * n for n in range(200)]
+        with pytest.raises(ZeroDivisionError):
+            await threads.call(divmod, 1, 0)
+    finally:
+        threads.shutdown()
+
+
+async def test_work_cancelled_before_a_thread_takes_it_is_skipped() -> None:
+    threads = HandlerThreads(1)
+    gate = threading.Event()
+    ran: list[int] = []
+    try:
+        first = threads.call(gate.wait)
+        second = threads.call(ran.append, 2)
+        second.cancel()
+        gate.set()
+        assert await first is True
+        assert await threads.call(ran.append, 3) is None
+        assert ran == [3]
+    finally:
+        threads.shutdown()
+
+
+async def test_submit_still_works_as_an_executor() -> None:
+    threads = HandlerThreads(2)
+    try:
+        loop = asyncio.get_running_loop()
+        assert await loop.run_in_executor(threads, sum, [1, 2, 3]) == 6
+    finally:
+        threads.shutdown()
