@@ -204,7 +204,7 @@ class Commands:
                 self.screen.print(render.remote_error(exc))
             return entry
         if entry.reply is not None:
-            self.screen.print(render.outcome(entry), render.body_view(entry.reply))
+            self.screen.print(render.outcome(entry), render.body_view(entry.reply, preview=True))
         return entry
 
     async def _request(self, entry: Entry) -> Envelope:
