@@ -15,18 +15,21 @@ RabbitMQ's do. TTLs run on a clock: :class:`SystemClock` by default, or a
     clock.advance(1)     # ...and is back on its queue now
 """
 
+from vincent_core.transport.memory.activity import Activity, Watcher
 from vincent_core.transport.memory.broker import MemoryBroker
 from vincent_core.transport.memory.clock import Clock, SystemClock, Timer, VirtualClock
 from vincent_core.transport.memory.registry import broker_name, get_broker, reset_broker
 from vincent_core.transport.memory.transport import MemoryTransport
 
 __all__ = [
+    "Activity",
     "Clock",
     "MemoryBroker",
     "MemoryTransport",
     "SystemClock",
     "Timer",
     "VirtualClock",
+    "Watcher",
     "broker_name",
     "get_broker",
     "reset_broker",

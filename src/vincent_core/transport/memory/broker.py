@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from vincent_core.errors import ConfigurationError, NoRoute
 from vincent_core.transport.base import DIRECT_REPLY_TO, QueueInfo, QueueSpec
+from vincent_core.transport.memory.activity import Activity, Watcher, Watchers
 from vincent_core.transport.memory.arguments import parse_expiration
 from vincent_core.transport.memory.clock import Clock, SystemClock
 from vincent_core.transport.memory.connection import Connection, Consumer, Unacked
@@ -51,8 +52,14 @@ class MemoryBroker:
         self.name = name
         self.published: deque[tuple[str, Envelope]] = deque(maxlen=published_limit)
         self._lock = threading.RLock()
+        self._watchers = Watchers()
         self._topology = Topology()
-        self._flow = Flow(self._topology, clock or SystemClock(), self._lock)
+        self._flow = Flow(
+            self._topology,
+            clock or SystemClock(),
+            self._lock,
+            on_due=lambda: self._watchers.notify(Activity("expire")),
+        )
         self._connections: dict[int, Connection] = {}
         self._replies: dict[str, Connection] = {}
         self._ids = itertools.count(1)
@@ -125,6 +132,7 @@ class MemoryBroker:
             for queue, _ in returned.values():
                 if not queue.deleted:
                     self._flow.dispatch(queue)
+            self._watchers.notify(Activity("close"))
 
     def start_replies(self, connection: Connection) -> str:
         """The connection's direct reply-to address (the same for every call)."""
@@ -170,6 +178,7 @@ class MemoryBroker:
             count = len(queue.ready)
             queue.ready.clear()
             self._flow.arm(queue)
+            self._watchers.notify(Activity("purge"))
             return count
 
     def bind(self, connection: Connection, queue: str, exchange: str, pattern: str) -> None:
@@ -219,14 +228,20 @@ class MemoryBroker:
             if not exchange and key.startswith(_REPLY_PREFIX):
                 owner = self._replies.get(key[len(_REPLY_PREFIX) :])
                 # An unknown or closed address: dropped, never returned, as RabbitMQ does.
-                if owner is not None and owner.open:
+                routed = owner is not None and owner.open
+                self._published(exchange, message, routed)
+                if owner is not None and routed:
                     owner.on_reply(message)
                 return
             queues = self._topology.route(exchange, key)
+            self._published(exchange, message, bool(queues))
             if not queues and mandatory:
                 raise NoRoute(key, exchange=exchange)
             for queue in queues:
                 self._flow.enqueue(queue, copy_envelope(message))
+
+    def _published(self, exchange: str, message: Envelope, routed: bool) -> None:
+        self._watchers.notify(Activity("publish", exchange, copy_envelope(message), routed))
 
     # -- consuming -------------------------------------------------------------------
 
@@ -254,6 +269,7 @@ class MemoryBroker:
             queue.add_consumer(consumer)
             connection.consumers.append(consumer)
             self._flow.dispatch(queue)
+            self._watchers.notify(Activity("consume"))
             return consumer
 
     def cancel(self, consumer: Consumer) -> None:
@@ -262,6 +278,7 @@ class MemoryBroker:
             if consumer.active:
                 consumer.active = False
                 self._flow.remove_consumer(consumer)
+                self._watchers.notify(Activity("cancel"))
 
     def get(self, connection: Connection, name: str) -> Unacked | None:
         """``basic.get``: the head message as an unsettled delivery, or None."""
@@ -281,6 +298,7 @@ class MemoryBroker:
         with self._lock:
             if self._flow.settle(unacked) and not unacked.queue.deleted:
                 self._flow.dispatch(unacked.queue)
+            self._watchers.notify(Activity("ack"))
 
     def reject(self, unacked: Unacked, requeue: bool) -> None:
         """Back to the head of its queue (``requeue``), or dead-lettered / dropped."""
@@ -293,8 +311,26 @@ class MemoryBroker:
             else:
                 self._flow.dead_letter(queue, unacked.message, "rejected")
             self._flow.dispatch(queue)
+            self._watchers.notify(Activity("reject"))
 
     # -- introspection ---------------------------------------------------------------
+
+    def watch(self, watcher: Watcher) -> Callable[[], None]:
+        """Call ``watcher(activity)`` on every publish, settle, expiry and consumer
+        change, under the broker's lock and on the thread that made it (so: only take
+        note and hand over). Returns the function that stops watching."""
+        return self._watchers.add(watcher)
+
+    def work_pending(self) -> int:
+        """Deliveries not settled yet, plus ready messages in queues that have a
+        consumer: zero when every consumer is idle. Messages waiting in a queue nobody
+        consumes (a paused listener's, a retry queue's, the dead letters) do not count."""
+        with self._lock:
+            unsettled = sum(len(c.unacked) for c in self._connections.values())
+            waiting = sum(
+                len(queue.ready) for queue in self._topology.queues.values() if queue.consumers
+            )
+            return unsettled + waiting
 
     def queue_messages(self, name: str) -> list[Envelope]:
         """Copies of a queue's ready messages, head first, without consuming them."""

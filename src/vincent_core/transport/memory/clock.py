@@ -148,6 +148,13 @@ class VirtualClock:
         with self._lock:
             return sum(1 for _, _, timer in self._timers if timer.active)
 
+    def next_due(self) -> float | None:
+        """When the next timer falls due (on this clock's scale), or ``None``."""
+        with self._lock:
+            while self._timers and not self._timers[0][2].active:
+                heapq.heappop(self._timers)
+            return self._timers[0][0] if self._timers else None
+
     def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds``, running every timer due by then (including
         timers those timers schedule, if they fall due in the window)."""

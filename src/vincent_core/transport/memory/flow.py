@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
+from collections.abc import Callable
 
 from vincent_core.transport.memory.arguments import parse_expiration
 from vincent_core.transport.memory.clock import Clock
@@ -31,11 +32,19 @@ def copy_envelope(envelope: Envelope) -> Envelope:
 class Flow:
     """The message path over a :class:`.Topology`, timed by a :class:`.Clock`."""
 
-    def __init__(self, topology: Topology, clock: Clock, lock: threading.RLock) -> None:
+    def __init__(
+        self,
+        topology: Topology,
+        clock: Clock,
+        lock: threading.RLock,
+        on_due: Callable[[], None] | None = None,
+    ) -> None:
         self.topology = topology
         self.clock = clock
         self.lock = lock
         self.ids = itertools.count(1)
+        #: told after a timer moved messages on (expired, or back from a retry queue)
+        self.on_due = on_due
 
     def enqueue(self, queue: MemoryQueue, envelope: Envelope) -> None:
         """A message enters ``queue``: its TTL starts now."""
@@ -153,3 +162,5 @@ class Flow:
         with self.lock:
             if not queue.deleted:
                 self.dispatch(queue)
+                if self.on_due is not None:
+                    self.on_due()
