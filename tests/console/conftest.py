@@ -110,11 +110,11 @@ class Driver:
     async def expect(
         self, pattern: str, *, since: int = 0, timeout: float = 20.0, drawn: bool = False
     ) -> str:
-        """Wait until the output after ``since`` (or the drawn screen) matches ``pattern``
-        (a regular expression); returns that output."""
+        """Wait until the output after ``since`` (or the screen drawn after ``since``)
+        matches ``pattern`` (a regular expression); returns that output."""
         deadline = time.monotonic() + timeout
         while True:
-            text = self.drawn() if drawn else self.output(since)
+            text = self.drawn()[since:] if drawn else self.output(since)
             if re.search(pattern, text):
                 return text
             if self.task.done():

@@ -13,12 +13,18 @@ from typing import Any
 import orjson
 import pytest
 
+from tests.cli.helpers import Cli, cli_env
 from tests.console.conftest import CTRL_C, ESCAPE_ENTER, StartConsole
 from vincent_cli import records
 from vincent_core import Client, Message, Vincent
 from vincent_core.wire.envelope import Envelope
 
 pytestmark = pytest.mark.rabbitmq
+
+
+def cli(broker_url: str, exchange: str) -> Cli:
+    """The real ``vincent`` executable, as another process on the same broker."""
+    return Cli(cli_env(broker_url, exchange))
 
 
 def echo_app(broker_url: str, exchange: str, key: str) -> Vincent:
@@ -49,18 +55,20 @@ async def test_tail_shows_a_message_cast_by_another_process(
     console = await start_console()
     key = ns("jobs.new")
     await console.run(f"tail {ns('jobs')}.*", "tapping")
-    script = (
-        "import sys; from vincent_core import SyncClient\n"
-        "with SyncClient(sys.argv[1], exchange=sys.argv[2]) as c:\n"
-        "    c.cast(sys.argv[3], {'from': 'elsewhere', 'n': 7})\n"
+    caster = await asyncio.to_thread(
+        cli(broker_url, exchange).run,
+        "cast",
+        key,
+        '{"from": "elsewhere"}',
+        "n:=7",
+        "-H",
+        "x-by:cli",
     )
-    caster = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", script, broker_url, exchange, key
-    )
-    assert await caster.wait() == 0
+    assert caster.code == 0, caster.stderr
     text = await console.expect(rf"1 .* ← cast {key} ")
     assert '{"from":"elsewhere","n":7}' in text
     assert "seen 1 · sent 0" in console.toolbar()
+    await console.run("show 1", r"x-by +cli")
 
 
 async def test_cast_and_call_from_the_prompt(
@@ -185,6 +193,11 @@ async def test_a_call_is_replayed_as_a_call(
     assert same == {k: v for k, v in first.envelope.headers.items() if k != "x-vincent-deadline"}
 
 
+def without_ts(lines: list[bytes]) -> list[dict[str, Any]]:
+    """Record lines as objects, without the time each was received."""
+    return [{k: v for k, v in orjson.loads(line).items() if k != "ts"} for line in lines]
+
+
 async def test_save_then_load_round_trips_through_the_record_format(
     start_console: StartConsole,
     broker_url: str,
@@ -193,37 +206,67 @@ async def test_save_then_load_round_trips_through_the_record_format(
     tmp_path,
 ) -> None:
     key = ns("files.put")
-    console = await start_console()
-    await console.run(f"tail {key}", "tapping")
-    async with Client(broker_url, exchange=exchange) as client:
-        await client.publish(original(exchange, key))
-        await client.publish(
-            Envelope(
-                exchange,
-                key,
-                b"\x00\xffbinary",
-                {"h": b"\x01".decode()},
-                content_type="application/octet-stream",
-            )
+    runner = cli(broker_url, exchange)
+    recorded = tmp_path / "recorded.jsonl"
+    recorder = runner.start("record", key, "-o", str(recorded), "--count", "3", "--timeout", "60")
+    try:
+        await asyncio.to_thread(
+            recorder.stderr.wait_for, lambda line: line.startswith(b"listening on")
         )
-    await console.expect(r"2 .* ← cast .*<8 bytes, application/octet-stream>")
-    await console.run(f'cast {key} {{"n": 1}}', r"3 .* → cast")
-    await console.expect(r"4 .* ← cast")
+        console = await start_console()
+        await console.run(f"tail {key}", "tapping")
+        async with Client(broker_url, exchange=exchange) as client:
+            await client.publish(original(exchange, key))
+            await client.publish(
+                Envelope(
+                    exchange,
+                    key,
+                    b"\x00\xffbinary",
+                    {"h": b"\x01".decode()},
+                    content_type="application/octet-stream",
+                )
+            )
+        await console.expect(r"2 .* ← cast .*<8 bytes, application/octet-stream>")
+        await console.run(f'cast {key} {{"n": 1}}', r"3 .* → cast")
+        await console.expect(r"4 .* ← cast .*\(#3\)")
+        done = await asyncio.to_thread(recorder.finish)
+    finally:
+        runner.stop_all()
+    assert done.code == 0, done.stderr
     saved = tmp_path / "saved.jsonl"
     await console.run(f"save {saved}", r"saved 4 message\(s\) \(#1-#4\)")
     lines = saved.read_bytes().splitlines()
     entries = list(console.session.history)
-    assert lines == [records.dump_record(e.envelope, e.at) for e in entries]
-    # What `vincent record` writes and `vincent replay` reads: the same module, the same lines.
+    # The console's file and `vincent record`'s hold the same lines but for the time of
+    # receipt; the message sent from the prompt (#3) is recorded as it went on the wire.
+    by_record = without_ts(recorded.read_bytes().splitlines())
+    assert len(by_record) == 3
+    assert without_ts([lines[0], lines[1], lines[3]]) == by_record
+    assert without_ts([lines[2]]) == by_record[2:]
     assert [r.envelope for r in records.read_records(lines, str(saved))] == [
         e.envelope for e in entries
     ]
     await console.run(f"save {tmp_path / 'two.jsonl'} 2-3", r"saved 2 message\(s\) \(#2-#3\)")
+    assert (tmp_path / "two.jsonl").read_bytes().splitlines() == lines[1:3]
+    # load reads both files back, exact to the byte.
     await console.run(f"load {saved}", r"loaded 4 message\(s\)")
     loaded = list(console.session.history)[4:]
     assert [e.origin for e in loaded] == ["loaded"] * 4
     assert [e.envelope for e in loaded] == [e.envelope for e in entries]
     assert [e.at for e in loaded] == [e.at for e in entries]
+    await console.run(f"load {recorded}", r"loaded 3 message\(s\)")
+    assert [e.envelope for e in list(console.session.history)[8:]] == [
+        entries[0].envelope,
+        entries[1].envelope,
+        entries[3].envelope,
+    ]
+    # `vincent replay` sends what the console saved; the tap sees the same bodies.
+    replay = await asyncio.to_thread(runner.run, "replay", str(saved))
+    assert replay.code == 0, replay.stderr
+    await console.until(lambda: console.session.seen == 3 + 4)
+    again = list(console.session.history)[11:]
+    assert [e.envelope.body for e in again] == [e.envelope.body for e in entries]
+    assert [e.envelope.headers for e in again] == [e.envelope.headers for e in entries]
     await console.run(f"load {tmp_path / 'missing.jsonl'}", "cannot read")
     (tmp_path / "bad.jsonl").write_text('{"ts": 1}\n')
     await console.run(f"load {tmp_path / 'bad.jsonl'}", r"bad.jsonl:1: not a record")
@@ -426,14 +469,19 @@ async def test_a_broker_restart_shows_reconnecting_and_the_console_recovers(
     # fresh_rabbit_node first: set up before the console, so torn down after it.
     console = await start_console(url=fresh_rabbit_node.url)
     await console.run(f"tail {ns('r')}.#", "tapping")
+    reconnecting = len(console.drawn())
     await asyncio.to_thread(fresh_rabbit_node.stop_app)
     await console.until(lambda: console.session.state == "reconnecting", timeout=30)
-    assert "◌ reconnecting" in console.toolbar()
+    # On the screen, not just in the session: the toolbar is drawn again at once.
+    await console.expect(
+        r"◌ reconnecting… \(the broker is unreachable", drawn=True, since=reconnecting
+    )
+    reconnecting = len(console.drawn())
     await console.expect("lost; reconnecting")
     await console.run("help", "list the commands")  # the prompt still answers
     await asyncio.to_thread(fresh_rabbit_node.start_app)
     await console.until(lambda: console.session.state == "connected", timeout=60)
-    assert "● connected" in console.toolbar()
+    await console.expect(r"● connected", drawn=True, since=reconnecting)
     # The tap came back with the connection: the console sees its own cast again.
     await console.run(f"cast {ns('r.after')} n:=1", rf"← cast {re.escape(ns('r.after'))} .*\(#1\)")
     async with Client(fresh_rabbit_node.url, exchange=exchange) as client:
