@@ -12,6 +12,7 @@ or a broker does ends the console, only ``exit`` (and Ctrl-D) do.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -51,9 +52,11 @@ from vincent_core.transport.base import QueueInfo
 from vincent_core.wire.codec import encode_body
 from vincent_core.wire.envelope import Envelope, build_call, build_cast
 from vincent_core.wire.replies import read_reply
-from vincent_core.wire.routing import topic_matches
+from vincent_core.wire.routing import check_key, topic_matches
 
 __all__ = ["DEFAULT_TIMEOUT", "Commands"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 10.0
 #: how long leaving waits for the taps to stop
@@ -122,6 +125,10 @@ class Commands:
             self.screen.print(render.remote_error(exc))
         except (VincentError, OSError) as exc:
             self.screen.print(render.failure(str(exc) or type(exc).__name__))
+        except Exception as exc:
+            # A bug in the console or a library below it: say so in one line, keep going.
+            log.debug("%r failed", line, exc_info=True)
+            self.screen.print(render.failure(f"unexpected {type(exc).__name__}: {exc}"))
         finally:
             self.screen.invalidate()
         return True
@@ -140,7 +147,7 @@ class Commands:
         return cli_args.build_body(_texts(words), read_stdin=_no_stdin, cwd=Path.cwd())
 
     async def _cast(self, command: Command) -> None:
-        key, rest = command.args[0].text, command.args[1:]
+        key, rest = check_key(command.args[0].text), command.args[1:]
         headers = cli_args.parse_headers(command.options.get("--header", []))
         envelope = build_cast(
             self.client.exchange,
@@ -152,7 +159,7 @@ class Commands:
         await self.send(envelope)
 
     async def _call(self, command: Command) -> None:
-        key, rest = command.args[0].text, command.args[1:]
+        key, rest = check_key(command.args[0].text), command.args[1:]
         headers = cli_args.parse_headers(command.options.get("--header", []))
         timeout = command.number("--timeout")
         envelope = build_call(
@@ -253,7 +260,7 @@ class Commands:
             changes["content_type"] = envelope.content_type or content_type
         key = command.option("--key")
         if key is not None:
-            changes["routing_key"] = key
+            changes["routing_key"] = check_key(key)
         await self._resend(envelope, command.number("--timeout"), entry.number, changes)
 
     async def _resend(
@@ -341,7 +348,10 @@ class Commands:
         if not entries:
             raise UsageError("nothing to save")
         data = b"".join(records.dump_record(e.envelope, e.at) + b"\n" for e in entries)
-        await asyncio.to_thread(path.write_bytes, data)
+        try:
+            await asyncio.to_thread(path.write_bytes, data)
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
         numbers = f"#{entries[0].number}-#{entries[-1].number}"
         self.screen.print(render.note(f"saved {len(entries)} message(s) ({numbers}) to {path}"))
 
