@@ -140,9 +140,16 @@ class Terminal:
     sequences taken out.
     """
 
-    def __init__(self, pexpect: Any, *args: str) -> None:
+    def __init__(self, pexpect: Any, state: Path, *args: str) -> None:
         self.pexpect = pexpect
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm", "VISUAL": "", "EDITOR": ""}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "TERM": "xterm",
+            "VISUAL": "",
+            "EDITOR": "",
+            "XDG_STATE_HOME": str(state),  # where the typed-line history goes
+        }
         with warnings.catch_warnings():
             # Python 3.12+ warns that forkpty() in a process with threads may deadlock;
             # the child execs at once.
@@ -199,13 +206,14 @@ class Terminal:
 
 
 @pytest.fixture
-def terminal() -> Iterator[Callable[..., Terminal]]:
-    """``terminal(*args)``: ``vincent ARGS`` on a pseudo-terminal."""
+def terminal(tmp_path: Path) -> Iterator[Callable[..., Terminal]]:
+    """``terminal(*args)``: ``vincent ARGS`` on a pseudo-terminal, its state directory
+    (``XDG_STATE_HOME``) in ``tmp_path/state``."""
     pexpect = pytest.importorskip("pexpect")
     started: list[Terminal] = []
 
     def spawn(*args: str) -> Terminal:
-        started.append(Terminal(pexpect, *args))
+        started.append(Terminal(pexpect, tmp_path / "state", *args))
         return started[-1]
 
     yield spawn
@@ -213,7 +221,7 @@ def terminal() -> Iterator[Callable[..., Terminal]]:
         term.child.close(force=True)
 
 
-def test_vincent_dev_in_a_terminal(terminal: Callable[..., Terminal]) -> None:
+def test_vincent_dev_in_a_terminal(terminal: Callable[..., Terminal], tmp_path: Path) -> None:
     term = terminal("dev", "examples.files:app")
     term.expect("tapping #")
     term.expect(r"← cast server\.up")
@@ -237,6 +245,10 @@ def test_vincent_dev_in_a_terminal(terminal: Callable[..., Terminal]) -> None:
     term.send("\x04")  # Ctrl-D
     term.expect("stopping examples.files:app")
     assert term.finish() == 0
+    # Typed lines are kept for the next session, in a file only the user can read.
+    history = tmp_path / "state" / "vincent" / "console_history"
+    assert history.stat().st_mode & 0o777 == 0o600
+    assert "+call file.get file=hello.txt" in history.read_text()
 
 
 def test_ctrl_c_in_a_terminal_cancels_a_long_call(terminal: Callable[..., Terminal]) -> None:
