@@ -1,5 +1,5 @@
 """``python -m vincent_cli`` is ``vincent``."""
 
-from vincent_cli.main import run
+from vincent_cli.entry import run
 
 run()

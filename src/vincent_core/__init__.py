@@ -9,11 +9,17 @@
     @app.listen("file.get")
     async def get(msg: Message) -> bytes:
         ...
+
+The errors are imported with the package; ``Vincent``, ``Service``, ``Client``,
+``SyncClient`` and ``Message`` on first use (PEP 562), so that a tool needing only the
+wire layer (``vincent cast`` in a shell loop) does not pay for asyncio and aiormq.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from vincent_core._version import __version__
-from vincent_core.app import Service, Vincent
-from vincent_core.client import Client
 from vincent_core.errors import (
     AuthenticationFailed,
     CallTimeout,
@@ -27,8 +33,12 @@ from vincent_core.errors import (
     RemoteError,
     VincentError,
 )
-from vincent_core.message import Message
-from vincent_core.sync_client import SyncClient
+
+if TYPE_CHECKING:
+    from vincent_core.app import Service, Vincent
+    from vincent_core.client import Client
+    from vincent_core.message import Message
+    from vincent_core.sync_client import SyncClient
 
 __all__ = [
     "AuthenticationFailed",
@@ -49,3 +59,26 @@ __all__ = [
     "VincentError",
     "__version__",
 ]
+
+_LAZY = {
+    "Client": "vincent_core.client",
+    "Message": "vincent_core.message",
+    "Service": "vincent_core.app",
+    "SyncClient": "vincent_core.sync_client",
+    "Vincent": "vincent_core.app",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vincent_core' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vincent_core.config import mask_url
 from vincent_core.errors import ConfigurationError
-from vincent_core.transport.base import Transport
+
+if TYPE_CHECKING:
+    import asyncio
+
+    # Both only for annotations: the one-shot `vincent cast` imports modules of this
+    # package (frames, blocking) and must not pay for asyncio.
+    from vincent_core.transport.base import Transport
 
 __all__ = ["acquire", "create", "release"]
 
@@ -43,6 +49,8 @@ async def acquire(url: str) -> Transport:
 
     Every ``acquire`` needs one ``release``; the last one closes the connection.
     """
+    import asyncio
+
     loop = asyncio.get_running_loop()
     slot = (url, id(loop))
     shared = _shared.get(slot)

@@ -11,10 +11,10 @@ unit tests check every byte against pamqp's own encoder.
 from __future__ import annotations
 
 import struct
+from typing import TYPE_CHECKING
 
-from pamqp.encode import field_table
-
-from vincent_core.wire.envelope import Envelope
+if TYPE_CHECKING:
+    from vincent_core.wire.envelope import Envelope
 
 __all__ = ["ack_frame", "publish_frames", "reject_frame"]
 
@@ -74,6 +74,10 @@ def _properties(envelope: Envelope, message_id: str | None) -> tuple[int, bytes]
         flags |= 0x4000
         parts.append(_short(envelope.content_encoding, "content_encoding"))
     if envelope.headers:
+        # pamqp only for the nested field table (the same bytes as aiormq would send);
+        # imported here so that `vincent cast`, which sends none, never loads it.
+        from pamqp.encode import field_table
+
         flags |= 0x2000
         parts.append(field_table(envelope.headers))
     if envelope.delivery_mode is not None:

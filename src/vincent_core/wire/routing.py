@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import uuid
 from functools import lru_cache
 from typing import Literal
 
@@ -52,6 +51,8 @@ def queue_name(
     if route_to == "host":
         name = f"{base}.{host}"
     elif route_to == "all":
+        import uuid  # here: importing uuid costs `vincent cast` 5 ms (it loads platform)
+
         name = f"{base}.all.{host}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
     else:
         name = base
