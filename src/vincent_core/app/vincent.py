@@ -246,8 +246,13 @@ class Vincent:
         concurrency: int | None = None,
         grace: float = 30.0,
     ) -> None:
-        """Serve, blocking, until SIGTERM or SIGINT (graceful stop, like ``vincent serve``)."""
-        asyncio.run(self.serve(url=url, exchange=exchange, concurrency=concurrency, grace=grace))
+        """Serve, blocking, until SIGTERM or SIGINT (graceful stop, like ``vincent serve``).
+
+        Runs on uvloop when it is installed (``pip install vincent-amqp[speed]``).
+        """
+        from vincent_core.app.loop import run
+
+        run(self.serve(url=url, exchange=exchange, concurrency=concurrency, grace=grace))
 
 
 async def _call_hook(hook: Hook, client: Client) -> None:
