@@ -174,3 +174,58 @@ async def test_call_handler_error_is_not_retried(broker_url: str, exchange: str,
         assert await depth(client, ns("fail")) == 0
         assert await depth(client, ns("dead")) == 0
     assert runs == [1]
+
+
+async def test_a_broadcast_listener_retries_its_own_copy(
+    broker: Broker, broker_url: str, exchange: str, ns
+) -> None:
+    """Each instance of a ``route_to="all"`` listener retries its copy through a retry
+    queue of its own; the others are not disturbed."""
+    runs: Counter[str] = Counter()
+    apps = []
+    for name in ("steady", "shaky"):
+        app = Vincent(broker_url, exchange=exchange, dead_letter_queue=ns("dead"))
+
+        @app.listen(ns("news"), route_to="all", retry_delays=(0.1,))
+        async def news(msg: Message, name: str = name) -> None:
+            runs[name] += 1
+            if name == "shaky" and runs[name] == 1:
+                raise RuntimeError("hiccup")
+
+        apps.append(app)
+    async with apps[0].running(), apps[1].running(), Client(broker_url, exchange=exchange) as c:
+        await c.cast(ns("news"), {"n": 1})
+        await broker.eventually(lambda: runs["shaky"] == 2, advance=0.05)
+        assert await depth(c, ns("dead")) == 0
+    assert runs == {"steady": 1, "shaky": 2}
+
+
+async def test_a_retried_message_carries_the_brokers_death_record(
+    broker: Broker, broker_url: str, exchange: str, ns
+) -> None:
+    """The retry queue dead-letters the copy back when its delay is over: the handler
+    sees the broker's ``x-death`` for it, and the original exchange and key."""
+    seen: list[Message] = []
+    app = Vincent(broker_url, exchange=exchange, dead_letter_queue=ns("dead"))
+
+    @app.listen(ns("again"), retries=1, retry_delays=(0.1,))
+    async def again(msg: Message) -> None:
+        seen.append(msg)
+        if len(seen) == 1:
+            raise KeyError("once")
+
+    async with app.running(), Client(broker_url, exchange=exchange) as client:
+        await client.cast(ns("again"), {})
+        await broker.eventually(lambda: len(seen) == 2, advance=0.05)
+    first, retried = seen
+    assert "x-death" not in first.headers
+    assert (retried.envelope.exchange, retried.key) == (exchange, ns("again"))
+    assert not retried.redelivered and retried.envelope.expiration is None
+    [death] = retried.headers["x-death"]
+    assert death["reason"] == "expired" and death["count"] == 1
+    assert death["queue"] == f"{ns('again')}.retry"
+    assert death["exchange"] == "" and death["routing-keys"] == [f"{ns('again')}.retry"]
+    assert death["original-expiration"] == "100"
+    assert retried.headers["x-first-death-queue"] == f"{ns('again')}.retry"
+    assert retried.headers["x-first-death-reason"] == "expired"
+    assert retried.headers["x-vincent-attempts"] == 1

@@ -141,3 +141,26 @@ async def test_a_queue_redeclared_with_other_arguments_is_refused(
     with pytest.raises(ConfigurationError, match="x-message-ttl"):
         async with other.running():
             pass
+
+
+async def test_per_host_queues_are_shared_by_the_processes_of_a_host(
+    broker: Broker, broker_url: str, exchange: str, ns
+) -> None:
+    """Two workers on one host share its queue: each message is handled once."""
+    counts: Counter[str] = Counter()
+    apps = []
+    for name in ("w1", "w2"):
+        app = Vincent(broker_url, exchange=exchange)
+
+        @app.listen(ns("cache.drop"), route_to="host", concurrency=1)
+        async def drop(msg: Message, name: str = name) -> None:
+            counts[name] += 1
+            await asyncio.sleep(0.005)  # some work, so that both workers are busy
+
+        apps.append(app)
+    async with apps[0].running(), apps[1].running(), Client(broker_url, exchange=exchange) as c:
+        assert await consumers(c, f"{ns('cache.drop')}.{socket.gethostname()}") == 2
+        for n in range(20):
+            await c.cast(ns("cache.drop"), n)
+        await broker.eventually(lambda: sum(counts.values()) == 20)
+    assert counts["w1"] >= 1 and counts["w2"] >= 1, counts

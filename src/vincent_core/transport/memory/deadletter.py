@@ -4,7 +4,8 @@ exchange, its ``x-death`` history, and the cycle rule.
 A dead-lettered message loses its ``expiration`` (so it does not expire again at once
 in the next queue), is re-routed with the queue's ``x-dead-letter-routing-key`` or its
 own routing key, and records why in ``x-death``: a list of tables, newest first, one per
-(queue, reason) with a ``count``. ``x-first-death-*`` and ``x-last-death-*`` summarise it.
+(queue, reason) with a ``count``; ``x-first-death-*`` says where it died first. (RabbitMQ
+3.13 added ``x-last-death-*``; the model is 3.10, the oldest version vincent supports.)
 """
 
 from __future__ import annotations
@@ -72,9 +73,6 @@ def dead_letter(
         headers["x-first-death-queue"] = queue
         headers["x-first-death-reason"] = reason
         headers["x-first-death-exchange"] = envelope.exchange
-    headers["x-last-death-queue"] = queue
-    headers["x-last-death-reason"] = reason
-    headers["x-last-death-exchange"] = envelope.exchange
     return envelope.with_changes(
         exchange=exchange,
         routing_key=envelope.routing_key if routing_key is None else routing_key,
