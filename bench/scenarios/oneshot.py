@@ -32,6 +32,16 @@ class OneShot(Scenario):
     async def setup(self) -> None:
         if not VINCENT.exists():
             raise RuntimeError(f"{VINCENT} is missing: is the vincent CLI installed?")
+        # aio-pika comes from a wheel, whose install compiled it to .pyc; the editable
+        # vincent is compiled at each start when PYTHONDONTWRITEBYTECODE is set (it is in
+        # some containers and CI images). Compile it once, as a wheel install would.
+        import compileall
+
+        import vincent_cli
+        import vincent_core
+
+        for package in (vincent_core, vincent_cli):
+            compileall.compile_dir(Path(package.__file__).parent, quiet=1)
         self.key = self.env.name("oneshot")
         await self.env.admin.queue(self.key)
         self.body = body_bytes(1).decode()
