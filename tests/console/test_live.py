@@ -479,11 +479,16 @@ async def test_a_broker_restart_shows_reconnecting_and_the_console_recovers(
     reconnecting = len(console.drawn())
     await console.expect("lost; reconnecting")
     await console.run("help", "list the commands")  # the prompt still answers
+    # A cast waits for the broker, says so, and Ctrl-C stops the wait.
+    mark = console.line(f"cast {ns('r.during')} n:=0")
+    await console.expect(r"#1 waits for the broker \(reconnecting\)… \(Ctrl-C stops", since=mark)
+    os.kill(os.getpid(), signal.SIGINT)
+    await console.expect("cancelled", since=mark)
     await asyncio.to_thread(fresh_rabbit_node.start_app)
     await console.until(lambda: console.session.state == "connected", timeout=60)
     await console.expect(r"● connected", drawn=True, since=reconnecting)
     # The tap came back with the connection: the console sees its own cast again.
-    await console.run(f"cast {ns('r.after')} n:=1", rf"← cast {re.escape(ns('r.after'))} .*\(#1\)")
+    await console.run(f"cast {ns('r.after')} n:=1", rf"← cast {re.escape(ns('r.after'))} .*\(#2\)")
     async with Client(fresh_rabbit_node.url, exchange=exchange) as client:
         await client.cast(ns("r.other"), {"n": 2})
     await console.expect(rf"← cast {re.escape(ns('r.other'))}")

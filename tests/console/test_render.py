@@ -36,6 +36,22 @@ def test_a_summary_line_has_number_direction_key_body_and_outcome() -> None:
     assert text(render.summary(echo)).rstrip().endswith("(#1)")
 
 
+def test_a_summary_fits_the_terminal_width() -> None:
+    body = {"file": "hello.txt", "sha256": "ab" * 40}
+    _, (entry,) = session_with(call("file.encrypted", body), origin="sent")
+    entry.outcome, entry.elapsed = "ok", 0.003
+    entry.reply = build_ok_reply(entry.envelope, {"size": 36})
+    for width in (80, 100, 120):
+        line = text(render.summary(entry, width=width), width=300).rstrip("\n")
+        assert len(line) == width - 1, line
+        assert line.endswith('  ok 3 ms {"size":36}') and "…" in line
+    narrow = text(render.summary(entry, width=40), width=300)
+    assert '{"file":"hello.…' in narrow, "too narrow: 16 characters of body still"
+    wide = text(render.summary(entry, width=400), width=500)
+    assert "ab" * 40 in wide and "…" not in wide
+    assert len(text(render.summary(entry), width=500)) > 100, "no width: 80 for the body"
+
+
 def test_a_binary_body_is_never_printed_raw() -> None:
     _, (entry,) = session_with(cast("f").with_changes(body=b"\x1b[2J\x00", content_type="a/b"))
     shown = text(render.summary(entry), render.detail(entry))

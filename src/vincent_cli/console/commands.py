@@ -105,7 +105,7 @@ class Commands:
         """A tap delivered a copy: remember it, and show it unless filtered out."""
         entry = self.session.record(envelope, "seen")
         if self.session.filter.matches(entry):
-            self.screen.print(render.summary(entry))
+            self.screen.print(render.summary(entry, width=self.screen.width))
         self.screen.invalidate()
 
     # -- running lines -------------------------------------------------------------------
@@ -180,7 +180,9 @@ class Commands:
         (the reply, an error, no route) follows on its own line.
         """
         entry = self.session.record(envelope, "sent", outcome="sending", source=source)
-        self.screen.print(render.summary(entry))
+        self.screen.print(render.summary(entry, width=self.screen.width))
+        # Silence while a command waits looks like a hang: say what it waits for.
+        waiting = asyncio.get_running_loop().call_later(_WAIT_NOTE, self._still_waiting, entry)
         try:
             if self._only_tapped(envelope):
                 # The tap is a queue, so the broker routes the message there and says
@@ -210,22 +212,28 @@ class Commands:
             if isinstance(exc, RemoteError):
                 self.screen.print(render.remote_error(exc))
             return entry
+        finally:
+            waiting.cancel()
         if entry.reply is not None:
             self.screen.print(render.outcome(entry), render.body_view(entry.reply, preview=True))
         return entry
 
+    def _still_waiting(self, entry: Entry) -> None:
+        if self.session.state != "connected":
+            doing = f"#{entry.number} waits for the broker ({self.session.state})"
+        elif entry.is_call:
+            doing = f"waiting for the reply to #{entry.number}"
+        else:
+            doing = f"waiting for the broker to confirm #{entry.number}"
+        self.screen.print(render.note(f"{doing}… (Ctrl-C stops waiting)"))
+
     async def _request(self, entry: Entry) -> Envelope:
-        """Send ``entry`` (a call) and wait for its reply, saying so when it takes a
-        while; the reply is kept on the entry too."""
-        envelope = entry.envelope
-        note = render.note(f"waiting for the reply to #{entry.number}… (Ctrl-C stops waiting)")
-        waiting = asyncio.get_running_loop().call_later(_WAIT_NOTE, self.screen.print, note)
+        """Send ``entry`` (a call) and wait for its reply; the reply is kept on the entry."""
         started = time.monotonic()
         try:
-            wait = Sender.reply_wait(envelope, DEFAULT_TIMEOUT)
-            entry.reply = await self.sender.call(envelope, timeout=wait)
+            wait = Sender.reply_wait(entry.envelope, DEFAULT_TIMEOUT)
+            entry.reply = await self.sender.call(entry.envelope, timeout=wait)
         finally:
-            waiting.cancel()
             entry.elapsed = time.monotonic() - started
         return entry.reply
 
@@ -323,7 +331,7 @@ class Commands:
         if not entries:
             nothing = "no message matches" if self.session.history else "no messages yet"
             self.screen.print(render.note(nothing))
-        self.screen.print(*(render.summary(entry) for entry in entries))
+        self.screen.print(*(render.summary(entry, width=self.screen.width) for entry in entries))
 
     async def _show(self, command: Command) -> None:
         self.screen.print(render.detail(self._entry(command.args[0])))
@@ -364,7 +372,7 @@ class Commands:
         loaded = records.read_records(data.splitlines(), str(path))
         for record in loaded:
             entry = self.session.record(record.envelope, "loaded", at=record.ts)
-            self.screen.print(render.summary(entry))
+            self.screen.print(render.summary(entry, width=self.screen.width))
         self.screen.print(render.note(f"loaded {len(loaded)} message(s) from {path}"))
 
     # -- the broker and the app ------------------------------------------------------------

@@ -49,8 +49,10 @@ _OUTCOME_STYLE = {
     "failed": "red",
     "cancelled": "yellow",
 }
-#: the longest body shown on one line, in characters
+#: the longest body shown on one line, in characters (when the width is not known)
 SNIPPET = 80
+#: the shortest cut of a body, however narrow the terminal
+_SHORTEST = 16
 
 
 def _binary_note(body: bytes, content_type: str | None) -> str:
@@ -74,8 +76,11 @@ def _elapsed(seconds: float | None) -> str:
     return f" {seconds * 1000:.0f} ms" if seconds < 10 else f" {seconds:.1f} s"
 
 
-def summary(entry: Entry, *, show_reply: bool = True) -> Text:
-    """One history line: number, time, direction, kind, key, body, outcome."""
+def summary(entry: Entry, *, show_reply: bool = True, width: int | None = None) -> Text:
+    """One history line: number, time, direction, kind, key, body, outcome.
+
+    With ``width`` (a terminal's), the body is cut so that the line fits in it.
+    """
     line = Text()
     line.append(f"{entry.number:>4} ", style="bold")
     line.append(entry.at.astimezone().strftime("%H:%M:%S "), style="bright_black")
@@ -83,19 +88,24 @@ def summary(entry: Entry, *, show_reply: bool = True) -> Text:
     line.append("call " if entry.is_call else "cast ", style="bright_black")
     line.append(entry.key, style="bold cyan")
     line.append(" ")
-    line.append_text(snippet(entry.envelope))
+    tail = Text()
     if entry.echo_of is not None:
-        line.append(f"  (#{entry.echo_of})", style="bright_black")
+        tail.append(f"  (#{entry.echo_of})", style="bright_black")
     if entry.source is not None:
-        line.append(f"  (from #{entry.source})", style="bright_black")
+        tail.append(f"  (from #{entry.source})", style="bright_black")
     if entry.outcome not in (None, "sending", "waiting", "sent"):
-        line.append(f"  {entry.outcome}", style=_OUTCOME_STYLE.get(entry.outcome, ""))
-        line.append(_elapsed(entry.elapsed), style="bright_black")
+        tail.append(f"  {entry.outcome}", style=_OUTCOME_STYLE.get(entry.outcome, ""))
+        tail.append(_elapsed(entry.elapsed), style="bright_black")
         if entry.detail:
-            line.append(f": {entry.detail}", style="bright_black")
+            tail.append(f": {entry.detail}", style="bright_black")
         if show_reply and entry.reply is not None and entry.outcome == "ok":
-            line.append(" ")
-            line.append_text(snippet(entry.reply, 40))
+            tail.append(" ")
+            tail.append_text(snippet(entry.reply, 40))
+    limit = SNIPPET
+    if width is not None:
+        limit = max(_SHORTEST, width - line.cell_len - tail.cell_len - 1)
+    line.append_text(snippet(entry.envelope, limit))
+    line.append_text(tail)
     return line
 
 

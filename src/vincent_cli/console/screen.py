@@ -29,6 +29,11 @@ class Screen:
         self.invalidate: Callable[[], None] = invalidate or (lambda: None)
         self._held: list[RenderableType] | None = None
 
+    @property
+    def width(self) -> int | None:
+        """The terminal's width in columns; ``None`` when the output is not a terminal."""
+        return self.console.width if self.console.is_terminal else None
+
     def print(self, *renderables: RenderableType) -> None:
         """Print now, or after the hold ends."""
         if self._held is not None:
