@@ -7,7 +7,16 @@ import time
 
 import pytest
 
-from vincent_core import Client, Message, NoRoute, Rejected, RemoteError, Service, Vincent
+from vincent_core import (
+    Client,
+    Message,
+    NoRoute,
+    Rejected,
+    RemoteError,
+    Service,
+    SyncClient,
+    Vincent,
+)
 from vincent_core.errors import ConfigurationError
 from vincent_core.testing import TestApp, app_fixture
 from vincent_core.transport.memory import broker_name, get_broker
@@ -157,6 +166,21 @@ async def test_a_named_memory_url_is_shared_with_the_tests_own_clients() -> None
         async with Client("memory://shop-tests", exchange="shop") as client:
             assert await client.call("price.get", {"item": "ab"}) == 2
         assert [c.key for c in t.calls("price.get")] == ["price.get"]
+
+
+async def test_blocking_code_under_test_reaches_the_app_too() -> None:
+    """A web view using a ``SyncClient`` (its own loop thread) next to the app."""
+    app = make_app()
+
+    def view() -> object:
+        with SyncClient("memory://shop-web", exchange="shop") as client:
+            client.cast("order.place", {"item": "milk"})
+            return client.call("price.get", {"item": "milk"})
+
+    async with TestApp(app, url="memory://shop-web") as t:
+        assert await asyncio.to_thread(view) == 4
+        [placed] = await t.wait_for_casts("order.placed")
+        assert placed.body == {"item": "milk", "price": 4}
 
 
 def test_only_memory_urls() -> None:
