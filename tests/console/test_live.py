@@ -38,7 +38,7 @@ def echo_app(broker_url: str, exchange: str, key: str) -> Vincent:
 
 
 async def test_the_prompt_shows_the_masked_broker_the_exchange_and_the_toolbar(
-    start_console: StartConsole, exchange: str
+    start_console: StartConsole, broker_url: str, exchange: str
 ) -> None:
     console = await start_console()
     screen = await console.expect("taps: none", drawn=True)
@@ -47,6 +47,12 @@ async def test_the_prompt_shows_the_masked_broker_the_exchange_and_the_toolbar(
     assert "● connected" in screen and "seen 0 · sent 0" in screen
     await console.run("tail a.#", "tapping a.#")
     assert "taps: a.#" in console.toolbar()
+    tap_queue = console.commands.watch.queue if console.commands else ""
+    async with Client(broker_url, exchange=exchange) as client:
+        assert await client.queue_info(tap_queue) is not None
+        # Ctrl-D leaves cleanly and the tap's queue goes with it.
+        assert await console.close() == 0
+        assert await client.queue_info(tap_queue) is None
 
 
 async def test_tail_shows_a_message_cast_by_another_process(
