@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from tests.behaviour.support import depth
+from tests.behaviour.support import Broker, depth
 from vincent_core import Client, Message, NoRoute, Vincent
 from vincent_core.errors import ConfigurationError
 from vincent_core.wire.envelope import Envelope
@@ -159,3 +159,51 @@ async def test_a_publish_the_broker_refuses(
     async with Client(broker_url, exchange=exchange) as client:
         with pytest.raises(ConfigurationError, match=reason):
             await client.publish(envelope)
+
+
+async def test_a_tap_on_a_work_queue_takes_only_what_it_handed_out(
+    broker: Broker, broker_url: str, exchange: str, ns
+) -> None:
+    """``listen --queue``: each message handed out is acked when the next is asked for
+    (or the tap stops); what it prefetched but never handed out goes back."""
+    app = Vincent(broker_url, exchange=exchange)
+
+    @app.listen(ns("work"))
+    async def work(msg: Message) -> None:
+        return None
+
+    async with app.running():
+        pass
+    async with Client(broker_url, exchange=exchange) as client:
+        for n in range(3):
+            await client.cast(ns("work"), n)
+        async with client.listen(queue=ns("work"), prefetch=10) as tap:
+            first = await tap.next(timeout=10)
+            second = await tap.next(timeout=10)
+            assert first is not None and second is not None
+            assert (first.body, second.body) == (b"0", b"1")
+        await broker.eventually(lambda: _depth_is(client, ns("work"), 1))
+        rest = await client.take(ns("work"))
+        assert rest is not None and rest.envelope.body == b"2" and rest.redelivered
+        await rest.ack()
+
+
+async def _depth_is(client: Client, queue: str, expected: int) -> bool:
+    return await depth(client, queue) == expected
+
+
+async def test_one_consumer_gets_messages_in_order(
+    broker: Broker, broker_url: str, exchange: str, ns
+) -> None:
+    got: list[int] = []
+    app = Vincent(broker_url, exchange=exchange)
+
+    @app.listen(ns("fifo"), concurrency=1)
+    def fifo(msg: Message) -> None:
+        got.append(msg.body)
+
+    async with app.running(), Client(broker_url, exchange=exchange) as client:
+        for n in range(30):
+            await client.cast(ns("fifo"), n)
+        await broker.eventually(lambda: len(got) == 30)
+    assert got == list(range(30))
