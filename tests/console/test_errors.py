@@ -59,6 +59,7 @@ async def test_bad_input_is_reported_in_one_line_and_the_console_goes_on(
         "show 99": "there is no message #99",
         "replay x": "N must be a message number",
         "filter is:what": "filter: is:what?",
+        f"tail {PREFIX}.ev*": "stand for whole words between dots",
         "frobnicate": "unknown command 'frobnicate'",
         "clear": "unexpected RuntimeError: a bug",
     }

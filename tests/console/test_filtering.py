@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.console.helpers import call, cast, session_with
-from vincent_cli.console.filtering import Filter
+from vincent_cli.console.filtering import Filter, check_pattern
 from vincent_cli.console.parser import UsageError
 
 
@@ -56,3 +56,12 @@ def test_describe_and_errors() -> None:
     assert Filter.parse("file.* is:call n=1").describe() == "key ~ file.* · n = 1 · is:call"
     with pytest.raises(UsageError, match="is:nothing"):
         Filter.parse("is:nothing")
+
+
+def test_a_wildcard_inside_a_word_is_refused_with_a_hint() -> None:
+    # AMQP would take it as a plain key that matches nothing but itself.
+    with pytest.raises(UsageError, match=r"filter: 'file\.enc\*': .* \(try file\.\* or file\.#\)"):
+        Filter.parse("file.enc*")
+    with pytest.raises(UsageError, match=r"\(try \* or #\)"):
+        check_pattern("audit#")
+    assert check_pattern("a.*.b.#") == "a.*.b.#"

@@ -27,7 +27,7 @@ from vincent_core.wire.routing import check_key, topic_matches
 if TYPE_CHECKING:
     from vincent_cli.console.session import Entry
 
-__all__ = ["KINDS", "Filter"]
+__all__ = ["KINDS", "Filter", "check_pattern"]
 
 _KINDS: dict[str, Callable[[Entry], bool]] = {
     "cast": lambda e: not e.is_call,
@@ -141,8 +141,26 @@ class Filter:
         return " · ".join(parts) or "off"
 
 
+def check_pattern(text: str) -> str:
+    """A topic pattern as the console takes it (:class:`UsageError` otherwise).
+
+    AMQP takes ``file.get*`` as a plain key, which matches nothing but itself; someone
+    who types it means a wildcard, so it is refused with the patterns that work.
+    """
+    try:
+        check_key(text, pattern=True)
+    except ConfigurationError as exc:
+        raise UsageError(str(exc)) from None
+    for word in text.split("."):
+        if word not in ("*", "#") and ("*" in word or "#" in word):
+            head = text.rsplit(".", 1)[0] if "." in text else ""
+            hint = f"{head}.* or {head}.#" if head else "* or #"
+            raise UsageError(f"{text!r}: * and # stand for whole words between dots (try {hint})")
+    return text
+
+
 def _pattern(text: str) -> str:
     try:
-        return check_key(text, pattern=True)
-    except ConfigurationError as exc:
+        return check_pattern(text)
+    except UsageError as exc:
         raise UsageError(f"filter: {exc}") from None

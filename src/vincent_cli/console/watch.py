@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from vincent_cli.console.filtering import check_pattern
 from vincent_core.client import Client
 from vincent_core.tap import tap_queue_name
 from vincent_core.transport.base import Delivery, QueueSpec, Subscription
 from vincent_core.wire.envelope import Envelope
-from vincent_core.wire.routing import check_key
 
 __all__ = ["Watch"]
 
@@ -41,7 +41,7 @@ class Watch:
 
     async def add(self, patterns: Iterable[str]) -> list[str]:
         """Bind ``patterns`` (checked first, all or none); returns those that are new."""
-        new = [check_key(p, pattern=True) for p in dict.fromkeys(patterns)]
+        new = [check_pattern(p) for p in dict.fromkeys(patterns)]
         new = [p for p in new if p not in self.patterns]
         if not new:
             return []
