@@ -257,6 +257,19 @@ class TestApp:
         )
         return self.casts(pattern)
 
+    async def wait_for_handled(
+        self, key: str, count: int = 1, *, timeout: float = DEFAULT_TIMEOUT
+    ) -> Counter[str]:
+        """Wait until the listener of ``key`` handled ``count`` messages successfully
+        (in all, since the app started); returns its :meth:`stats`."""
+        stats = self.stats(key)
+        await self.wait_until(
+            lambda: stats["handled"] >= count,
+            timeout=timeout,
+            what=f"{count} message(s) handled by the listener of {key!r}",
+        )
+        return stats
+
     async def advance(self, seconds: float) -> None:
         """Let ``seconds`` of broker time pass, handling what falls due on the way: a
         retry due in 1 s is handled, fails again, and its next retry, due 2 s later, is

@@ -98,10 +98,15 @@ async def test_idle_waits_for_the_handlers() -> None:
         await t.cast("slow", 1)
         with pytest.raises(TimeoutError, match="1 message"):
             await t.idle(timeout=0.2)
+        with pytest.raises(TimeoutError, match="handled by the listener of 'slow'"):
+            await t.wait_for_handled("slow", timeout=0.1)
         release.set()
         await t.idle()
         assert done == [1]
         assert t.stats("slow")["handled"] == 1
+        await t.cast("slow", 2)
+        assert (await t.wait_for_handled("slow", 2))["handled"] == 2
+        assert done == [1, 2]
         with pytest.raises(KeyError, match="no listener"):
             t.stats("nothing")
 
