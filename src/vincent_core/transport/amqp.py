@@ -40,6 +40,7 @@ from vincent_core.errors import (
     PublishFailed,
     VincentError,
 )
+from vincent_core.transport.acks import Settlements
 from vincent_core.transport.base import (
     DIRECT_REPLY_TO,
     Delivery,
@@ -176,27 +177,41 @@ def _reason(exc: BaseException) -> str:
 
 
 class _AmqpDelivery(Delivery):
-    __slots__ = ("_channel", "_outbox", "_tag")
+    __slots__ = ("_channel", "_outbox", "_settlements", "_tag")
 
     def __init__(
-        self, envelope: Envelope, redelivered: bool, channel: Any, tag: int, outbox: Outbox
+        self,
+        envelope: Envelope,
+        redelivered: bool,
+        channel: Any,
+        tag: int,
+        outbox: Outbox,
+        settlements: Settlements | None = None,
     ) -> None:
         super().__init__(envelope, redelivered)
         self._channel = channel
         self._tag = tag
         self._outbox = outbox
+        self._settlements = settlements
 
     # Both only queue the frame (sent at the end of this loop iteration, with the other
-    # acks and replies of it): nothing here needs to wait for the socket. After a
-    # reconnect the old channel is gone and the broker has already requeued the
-    # message: there is nothing left to settle, and the outbox drops the frame.
+    # acks and replies of it): nothing here needs to wait for the socket. A consumer's
+    # deliveries settle through its channel's Settlements, which turns runs of acks into
+    # one. After a reconnect the old channel is gone and the broker has already
+    # requeued the message: there is nothing left to settle, and the outbox drops it.
     async def ack(self) -> None:
-        channel = self._channel
-        self._outbox.write(channel, ack_frame(channel.number, self._tag))
+        channel, settlements = self._channel, self._settlements
+        if settlements is None:
+            self._outbox.write(channel, ack_frame(channel.number, self._tag))
+        elif settlements.ack(self._tag):
+            self._outbox.write(channel, settlements)
 
     async def reject(self, requeue: bool) -> None:
-        channel = self._channel
-        self._outbox.write(channel, reject_frame(channel.number, self._tag, requeue=requeue))
+        channel, settlements = self._channel, self._settlements
+        if settlements is None:
+            self._outbox.write(channel, reject_frame(channel.number, self._tag, requeue=requeue))
+        elif settlements.reject(self._tag, requeue):
+            self._outbox.write(channel, settlements)
 
 
 @dataclass(eq=False)
@@ -217,6 +232,7 @@ class _Consumer(Subscription):
         self.outbox = outbox
         await self.channel.basic_qos(prefetch_count=self.prefetch)
         channel = self.channel
+        settlements = Settlements(channel.number)
 
         async def on_message(message: aiormq.abc.DeliveredMessage) -> None:
             delivery = _AmqpDelivery(
@@ -225,6 +241,7 @@ class _Consumer(Subscription):
                 channel,
                 message.delivery_tag or 0,
                 outbox,
+                settlements,
             )
             self.busy += 1
             try:

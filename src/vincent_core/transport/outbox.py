@@ -19,6 +19,8 @@ from typing import Any
 
 from aiormq.abc import ChannelFrame
 
+from vincent_core.transport.acks import Settlements
+
 __all__ = ["ConfirmDeadlines", "Outbox", "channel_open"]
 
 _SWEEP_INTERVAL = 0.25
@@ -42,12 +44,13 @@ class Outbox:
     def __init__(self, connection: Any) -> None:
         self._queue: asyncio.Queue[ChannelFrame] = connection.write_queue
         self._loop = asyncio.get_running_loop()
-        self._parts: list[tuple[Any, bytes]] = []
+        self._parts: list[tuple[Any, bytes | Settlements]] = []
         self._scheduled = False
         self._sender: asyncio.Task[None] | None = None
 
-    def write(self, channel: Any, data: bytes) -> None:
-        """Queue ``data`` (whole frames of ``channel``) for the end of this iteration."""
+    def write(self, channel: Any, data: bytes | Settlements) -> None:
+        """Queue ``data`` (whole frames of ``channel``, or a consumer channel's
+        settlements, rendered when sent) for the end of this iteration."""
         self._parts.append((channel, data))
         if not self._scheduled:
             self._scheduled = True
@@ -72,8 +75,9 @@ class Outbox:
         for channel, data in parts:
             if channel is not last:
                 last, sendable = channel, channel_open(channel)
+            frames = data if isinstance(data, bytes) else data.frames()
             if sendable:
-                payload.append(data)
+                payload.append(frames)
         if not payload:
             return None
         return ChannelFrame(payload=b"".join(payload), should_close=False)
