@@ -39,7 +39,7 @@ def bottom_toolbar(session: Session) -> StyleAndTextTuples:
     symbol, style = STATES.get(session.state, ("?", ""))
     state = session.state
     if state == "reconnecting":
-        state = "reconnecting… (the broker is unreachable; commands wait for it)"
+        state = "reconnecting… (broker unreachable)"
     fragments: StyleAndTextTuples = [(style, f" {symbol} {state} ")]
     separator = ("class:toolbar.separator", " │ ")
     taps = " ".join(session.taps) if session.taps else "none"
