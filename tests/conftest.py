@@ -10,6 +10,15 @@ import pytest
 pytest_plugins = ["tests.fixtures.rabbit"]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # Here, not in tests/cluster/conftest.py: options must be known before collection.
+    parser.addoption(
+        "--run-cluster",
+        action="store_true",
+        help="run tests/cluster (a private 3-node RabbitMQ cluster; make test-cluster)",
+    )
+
+
 @pytest.fixture
 def ns() -> Callable[[str], str]:
     """Prefix names with a per-test token so tests never share queues or keys."""

@@ -163,16 +163,22 @@ class RabbitNode:
         amqp_port: int | None = None,
         tls: bool = False,
         management: bool = False,
+        epmd_port: int | None = None,
+        cookie: str | None = None,
     ) -> None:
+        """``epmd_port`` and ``cookie`` are for cluster members (tools/rabbitcluster.py):
+        they share one epmd, which the cluster then owns (start/stop leave it alone)."""
         self.base_dir = Path(base_dir).resolve()
         self.home = self.base_dir / "home"
         self.log_file = self.base_dir / "log" / "rabbit.log"
         name = name or f"vincent-test-{secrets.token_hex(4)}"
         self.name = name if "@" in name else f"{name}@localhost"
-        taken: set[int] = {amqp_port} if amqp_port else set()
+        taken: set[int] = {p for p in (amqp_port, epmd_port) if p}
         self.amqp_port = amqp_port or _free_port(taken)
         self.dist_port = _free_port(taken)
-        self.epmd_port = _free_port(taken)
+        self.epmd_port = epmd_port or _free_port(taken)
+        self.owns_epmd = epmd_port is None
+        self.cookie = cookie
         self.tls_port = _free_port(taken) if tls else None
         self.management_port = _free_port(taken) if management else None
         self.pid: int | None = None
@@ -272,7 +278,8 @@ class RabbitNode:
             )
         self.pid = self._process.pid
         if not detached:
-            watched = [str(self.pid), _epmd() or "", str(self.epmd_port)]
+            epmd = (_epmd() or "") if self.owns_epmd else ""
+            watched = [str(self.pid), epmd, str(self.epmd_port)]
             self._watchdog = subprocess.Popen(
                 [sys.executable, "-c", WATCHDOG, *watched],
                 stdin=subprocess.PIPE,
@@ -301,7 +308,8 @@ class RabbitNode:
                 self._wait_exit(10.0)
         self._process = None
         self.pid = None
-        self._kill_epmd()
+        if self.owns_epmd:
+            self._kill_epmd()
         if self._watchdog is not None:
             self._watchdog.kill()
             self._watchdog.wait()
@@ -377,7 +385,10 @@ class RabbitNode:
             (self.base_dir / sub).mkdir(parents=True, exist_ok=True)
         cookie = self.home / ".erlang.cookie"
         if not cookie.exists():
-            cookie.write_text("".join(secrets.choice(string.ascii_uppercase) for _ in range(20)))
+            secret = self.cookie or "".join(
+                secrets.choice(string.ascii_uppercase) for _ in range(20)
+            )
+            cookie.write_text(secret)
             cookie.chmod(0o400)
         (self.base_dir / "rabbitmq-env.conf").write_text("")
         plugins = "[rabbitmq_management]." if self.management_port else "[]."

@@ -281,6 +281,10 @@ class Client:
         finally:
             timer.cancel()
             self._pending.pop(correlation_id, None)
+            if future.done() and not future.cancelled():
+                # Failed while the publish still waited (connection lost): the publish's
+                # own error is raised instead; mark this one seen so asyncio does not log it.
+                future.exception()
             watcher = observe.observer
             if watcher is not None:
                 watcher.call(key, outcome, loop.time() - started)

@@ -1,7 +1,8 @@
 """A worker for fault-injection tests: records every handled message in a file.
 
 Configured by environment: ``SINK_KEY``, ``SINK_FILE``, ``SINK_DELAY`` (seconds per
-message), ``SINK_CONCURRENCY``, ``SINK_GRACE``; broker and exchange as usual.
+message), ``SINK_CONCURRENCY``, ``SINK_GRACE``, ``SINK_QUEUE_TYPE`` (``classic`` or
+``quorum``); broker and exchange as usual.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import os
 import time
 
 from vincent_core import Message, Vincent
+from vincent_core.app.listener import QueueType
 
 app = Vincent()
 KEY = os.environ.get("SINK_KEY", "sink")
 SINK = os.environ.get("SINK_FILE", "sink.log")
 DELAY = float(os.environ.get("SINK_DELAY", "0"))
+QUEUE_TYPE: QueueType = "quorum" if os.environ.get("SINK_QUEUE_TYPE") == "quorum" else "classic"
+CONCURRENCY = int(os.environ.get("SINK_CONCURRENCY", "8"))
 
 
 def record(msg: Message) -> int:
@@ -31,7 +35,7 @@ def record(msg: Message) -> int:
 
 if os.environ.get("SINK_SYNC"):
 
-    @app.listen(KEY, concurrency=int(os.environ.get("SINK_CONCURRENCY", "8")))
+    @app.listen(KEY, concurrency=CONCURRENCY, queue_type=QUEUE_TYPE)
     def sink_sync(msg: Message) -> int:
         if DELAY:
             time.sleep(DELAY)
@@ -39,7 +43,7 @@ if os.environ.get("SINK_SYNC"):
 
 else:
 
-    @app.listen(KEY, concurrency=int(os.environ.get("SINK_CONCURRENCY", "8")))
+    @app.listen(KEY, concurrency=CONCURRENCY, queue_type=QUEUE_TYPE)
     async def sink(msg: Message) -> int:
         if DELAY:
             await asyncio.sleep(DELAY)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -55,3 +56,37 @@ async def test_quorum_listener_serves_and_dead_letters_at_the_delivery_limit(
     restored = restore_dead_letter(dead.envelope)
     assert (restored.exchange, restored.routing_key) == (exchange, ns("q"))
     assert "x-death" not in restored.headers
+
+
+async def test_a_quorum_listener_retries_and_dead_letters_through_quorum_queues(
+    broker_url: str, exchange: str, ns, rabbit_node
+) -> None:
+    # In a cluster a classic helper queue on a stopped node blocks a worker's reconnect:
+    # a quorum listener's retry queue and the dead-letter queue are quorum queues too.
+    app = Vincent(broker_url, exchange=exchange, dead_letter_queue=ns("dead"))
+    attempts: dict[str, int] = {}
+
+    @app.listen(ns("q"), queue_type="quorum", retries=1, retry_delays=(0.05,))
+    async def handler(msg: Message) -> None:
+        attempts[msg["name"]] = attempts.get(msg["name"], 0) + 1
+        if msg["name"] == "poison" or attempts[msg["name"]] == 1:
+            raise RuntimeError("not this time")
+
+    async with app.running(), Client(broker_url, exchange=exchange) as client:
+        await client.cast(ns("q"), {"name": "flaky"})
+        await client.cast(ns("q"), {"name": "poison"})
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 20
+        while attempts != {"flaky": 2, "poison": 2}:
+            assert loop.time() < deadline, f"attempts so far: {attempts}"
+            await asyncio.sleep(0.05)
+        while (info := await client.queue_info(ns("dead"))) is None or info.messages != 1:
+            assert loop.time() < deadline, "the poison message was not dead-lettered"
+            await asyncio.sleep(0.05)
+    listed = await asyncio.to_thread(
+        rabbit_node.rabbitmqctl, "list_queues", "name", "type", "--formatter", "json", "--quiet"
+    )
+    types = {row["name"]: row["type"] for row in json.loads(listed) if row["name"].startswith(ns())}
+    assert types[ns("q")] == "quorum"
+    assert types[ns("dead")] == "quorum"
+    assert [kind for name, kind in types.items() if "retry" in name] == ["quorum"]

@@ -282,6 +282,7 @@ class Dispatcher:
                 arguments={
                     "x-dead-letter-exchange": "",
                     "x-dead-letter-routing-key": self.queue,
+                    **self.listener.helper_queue_arguments(),
                 },
             )
         )

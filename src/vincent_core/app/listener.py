@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -14,7 +14,14 @@ from vincent_core.wire.deadlines import expiration_ms
 from vincent_core.wire.failures import DEFAULT_RETRY_DELAYS
 from vincent_core.wire.routing import ROUTE_TO, RouteTo, check_key, queue_name
 
-__all__ = ["DEFAULT_MAX_BODY_SIZE", "ActiveCheck", "Handler", "Listener", "Route"]
+__all__ = [
+    "DEFAULT_MAX_BODY_SIZE",
+    "ActiveCheck",
+    "Handler",
+    "Listener",
+    "Route",
+    "dead_letter_queue_spec",
+]
 
 DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
 
@@ -122,6 +129,22 @@ class Listener:
             arguments["x-dead-letter-routing-key"] = dead_letter_queue
         return QueueSpec(name, durable=True, arguments=arguments)
 
+    def helper_queue_arguments(self) -> dict[str, Any]:
+        """Arguments for this listener's retry queue: a quorum listener's retry queue is
+        a quorum queue too, so that retries survive (and can be redeclared after) the
+        loss of the node holding them."""
+        if self.queue_type == "quorum" and self.route_to != "all":
+            return {"x-queue-type": "quorum"}
+        return {}
+
     def route(self) -> Route:
         """This listener as a row of ``vincent routes``."""
         return Route(self.key, self.display_queue(), self.route_to, self.name)
+
+
+def dead_letter_queue_spec(name: str, listeners: Sequence[Listener]) -> QueueSpec:
+    """The dead-letter queue: a quorum queue when any listener uses quorum queues (in a
+    cluster, a classic queue whose node is down cannot be redeclared, which would keep a
+    reconnecting worker from consuming at all), else a classic durable queue."""
+    quorum = any(listener.helper_queue_arguments() for listener in listeners)
+    return QueueSpec(name, durable=True, arguments={"x-queue-type": "quorum"} if quorum else {})

@@ -13,10 +13,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from vincent_core.app.dispatch import Dispatcher
-from vincent_core.app.listener import Listener
+from vincent_core.app.listener import Listener, dead_letter_queue_spec
 from vincent_core.app.threads import HandlerThreads
 from vincent_core.client import Client
-from vincent_core.transport.base import QueueSpec, Subscription
+from vincent_core.transport.base import Subscription
 
 __all__ = ["Worker"]
 
@@ -74,7 +74,8 @@ class Worker:
     async def start(self) -> None:
         """Declare the exchange, the dead-letter queue and every listener's queue."""
         transport = self.client.transport
-        await transport.declare_queue(QueueSpec(self.dead_letter_queue, durable=True))
+        dead_letters = dead_letter_queue_spec(self.dead_letter_queue, self.listeners)
+        await transport.declare_queue(dead_letters)
         for listener in self.listeners:
             queue = listener.queue_name()
             await transport.declare_queue(listener.queue_spec(queue, self.dead_letter_queue))
