@@ -11,6 +11,7 @@ The pieces, each with one job:
 - :mod:`.commands`: executing a parsed command; :mod:`.editing` for ``edit N``.
 - :mod:`.session`: what the console remembers (numbered history, taps, counters).
 - :mod:`.filtering`: ``filter EXPR``, a small expression language over history entries.
+- :mod:`.outbox`: sending from the console and showing what became of each message.
 - :mod:`.sending` and :mod:`.watch`: exact-envelope casts and calls, and taps.
 - :mod:`.render`, :mod:`.toolbar`, :mod:`.completer`, :mod:`.lexer`, :mod:`.prompt`:
   what the user sees and types.

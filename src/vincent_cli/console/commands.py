@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from vincent_cli.console import render
 from vincent_cli.console.editing import EditFailed, Editor
 from vincent_cli.console.filtering import Filter
 from vincent_cli.console.grammar import lookup
+from vincent_cli.console.outbox import DEFAULT_TIMEOUT, Outbox
 from vincent_cli.console.parser import (
     Command,
     UsageError,
@@ -35,36 +35,26 @@ from vincent_cli.console.parser import (
 )
 from vincent_cli.console.screen import Screen
 from vincent_cli.console.sending import Sender, fresh_copy, with_trace
-from vincent_cli.console.session import Entry, Outcome, Session, decoded
+from vincent_cli.console.session import Entry, Session, decoded
 from vincent_cli.console.watch import Watch
 from vincent_cli.exit_codes import CommandError
 from vincent_core.app import Vincent
 from vincent_core.client import Client
 from vincent_core.config import DEFAULT_DEAD_LETTER_QUEUE
-from vincent_core.errors import (
-    CallTimeout,
-    NoRoute,
-    Rejected,
-    RemoteError,
-    VincentError,
-)
+from vincent_core.errors import RemoteError, VincentError
 from vincent_core.transport.base import QueueInfo
 from vincent_core.wire.codec import encode_body
 from vincent_core.wire.envelope import Envelope, build_call, build_cast
-from vincent_core.wire.replies import read_reply
-from vincent_core.wire.routing import check_key, topic_matches
+from vincent_core.wire.routing import check_key
 
 __all__ = ["DEFAULT_TIMEOUT", "Commands"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = 10.0
 #: how long leaving waits for the taps to stop
 _CLOSE_TIMEOUT = 5.0
 #: how long ``queues`` waits for each queue before giving up on it
 _INSPECT_TIMEOUT = 5.0
-#: after how long a call still waiting says so (and how to stop waiting)
-_WAIT_NOTE = 1.0
 
 
 def _no_stdin() -> bytes:
@@ -93,10 +83,13 @@ class Commands:
         self.screen = screen
         self.app = app
         self.editor = editor or Editor(screen, ask=None)
-        #: the broker is in this process and the app's listeners are all that is bound
-        #: besides the taps (``vincent dev``): a key none of them takes has no route
-        self.closed_world = closed_world
         self.sender = Sender(client)
+        listener_keys: list[str] | None = None
+        if closed_world:
+            # In `vincent dev` the broker is in this process: the app's listeners are
+            # every binding there is, besides the console's own taps.
+            listener_keys = [route.key for route in app.routes()] if app else []
+        self.outbox = Outbox(self.sender, session, screen, listener_keys=listener_keys)
         self.watch = Watch(client, self.on_tapped)
 
     # -- taps --------------------------------------------------------------------------
@@ -174,75 +167,8 @@ class Commands:
         await self.send(envelope)
 
     async def send(self, envelope: Envelope, *, source: int | None = None) -> Entry:
-        """Send ``envelope`` (a call when it has ``reply_to``), record and show the outcome.
-
-        The message is shown as it goes, before any tapped copy of it; what became of it
-        (the reply, an error, no route) follows on its own line.
-        """
-        entry = self.session.record(envelope, "sent", outcome="sending", source=source)
-        self.screen.print(render.summary(entry, width=self.screen.width))
-        # Silence while a command waits looks like a hang: say what it waits for.
-        waiting = asyncio.get_running_loop().call_later(_WAIT_NOTE, self._still_waiting, entry)
-        try:
-            if self._only_tapped(envelope):
-                # The tap is a queue, so the broker routes the message there and says
-                # nothing; a call would wait for a reply that cannot come.
-                await self.sender.cast(envelope)
-                entry.outcome = "no route"
-                entry.detail = (
-                    f"no listener of the app is bound to {envelope.routing_key!r} "
-                    "(only the console's tap got it)"
-                )
-                self.screen.print(render.outcome(entry))
-                return entry
-            if envelope.reply_to:
-                entry.outcome = "waiting"
-                self.screen.invalidate()
-                read_reply(await self._request(entry), envelope.routing_key)
-                entry.outcome = "ok"
-            else:
-                await self.sender.cast(envelope)
-                entry.outcome = "sent"
-        except asyncio.CancelledError:
-            entry.outcome = "cancelled"
-            raise
-        except VincentError as exc:
-            entry.outcome, entry.detail = _outcome(exc)
-            self.screen.print(render.outcome(entry))
-            if isinstance(exc, RemoteError):
-                self.screen.print(render.remote_error(exc))
-            return entry
-        finally:
-            waiting.cancel()
-        if entry.reply is not None:
-            self.screen.print(render.outcome(entry), render.body_view(entry.reply, preview=True))
-        return entry
-
-    def _still_waiting(self, entry: Entry) -> None:
-        if self.session.state != "connected":
-            doing = f"#{entry.number} waits for the broker ({self.session.state})"
-        elif entry.is_call:
-            doing = f"waiting for the reply to #{entry.number}"
-        else:
-            doing = f"waiting for the broker to confirm #{entry.number}"
-        self.screen.print(render.note(f"{doing}… (Ctrl-C stops waiting)"))
-
-    async def _request(self, entry: Entry) -> Envelope:
-        """Send ``entry`` (a call) and wait for its reply; the reply is kept on the entry."""
-        started = time.monotonic()
-        try:
-            wait = Sender.reply_wait(entry.envelope, DEFAULT_TIMEOUT)
-            entry.reply = await self.sender.call(entry.envelope, timeout=wait)
-        finally:
-            entry.elapsed = time.monotonic() - started
-        return entry.reply
-
-    def _only_tapped(self, envelope: Envelope) -> bool:
-        """Whether only the console's own taps can get ``envelope`` (``vincent dev``)."""
-        if not self.closed_world or not envelope.exchange:
-            return False
-        keys = [route.key for route in self.app.routes()] if self.app is not None else []
-        return not any(topic_matches(key, envelope.routing_key) for key in keys)
+        """Send ``envelope`` and show what became of it (see :class:`Outbox`)."""
+        return await self.outbox.send(envelope, source=source)
 
     def _entry(self, word: Word) -> Entry:
         number = parse_number(word.text)
@@ -425,16 +351,3 @@ class Commands:
 
 def _user_path(text: str) -> Path:
     return Path(text).expanduser()
-
-
-def _outcome(exc: VincentError) -> tuple[Outcome, str]:
-    """What became of a message, and why in a few words."""
-    if isinstance(exc, RemoteError):
-        return "error", f"{exc.type}: {exc.message}"
-    if isinstance(exc, NoRoute):
-        return "no route", f"nothing is bound to {exc.key!r}"
-    if isinstance(exc, CallTimeout):
-        return "timeout", f"no reply after {exc.timeout:g}s"
-    if isinstance(exc, Rejected):
-        return "error", str(exc)
-    return "failed", str(exc) or type(exc).__name__
