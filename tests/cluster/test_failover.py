@@ -130,6 +130,7 @@ async def declare_from(url: str, exchange: str, key: str) -> None:
         await client.transport.declare_queue(app.listeners[0].queue_spec(key, DEAD))
 
 
+@pytest.mark.timeout(300)  # a cluster of its own each time: ~17 s to form, ~16 s of traffic
 @pytest.mark.parametrize(
     ("how", "leader_beside"),
     [("stop", "a worker"), ("kill", "a worker"), ("kill", "the client")],
