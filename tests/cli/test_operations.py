@@ -8,6 +8,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 
 import orjson
 import pytest
@@ -160,3 +161,38 @@ def test_serve_logs_with_rich_on_a_terminal(cli: Cli, ns: Callable[..., str]) ->
     assert not line.lstrip().startswith(b"{")
     proc.signal(signal.SIGTERM)
     assert proc.finish().code == 0
+
+
+PROBE_APP = """
+import sys
+
+from vincent_core import Vincent
+
+app = Vincent()
+
+
+@app.listen("{key}")
+async def echo(msg):
+    return msg.body
+
+
+@app.on_start
+async def ready(client):
+    print("READY", "prometheus_client" in sys.modules, flush=True)
+"""
+
+
+def test_without_metrics_port_prometheus_is_never_imported(
+    cli: Cli, ns: Callable[..., str], tmp_path: Path
+) -> None:
+    module = tmp_path / f"probe_{ns().lstrip('t')}.py"
+    module.write_text(PROBE_APP.format(key=ns("echo")))
+    path = f"{cli.env['PYTHONPATH']}:{tmp_path}"
+    plain = cli.start("serve", f"{module.stem}:app", PYTHONPATH=path)
+    assert plain.stdout.wait_for(lambda line: line.startswith(b"READY")) == b"READY False\n"
+    plain.signal(signal.SIGTERM)
+    assert plain.finish().code == 0
+    metered = cli.start("serve", f"{module.stem}:app", "--metrics-port", "0", PYTHONPATH=path)
+    assert metered.stdout.wait_for(lambda line: line.startswith(b"READY")) == b"READY True\n"
+    metered.signal(signal.SIGTERM)
+    assert metered.finish().code == 0
