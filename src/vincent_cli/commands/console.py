@@ -34,7 +34,18 @@ def console(
         ),
     ] = None,
 ) -> None:
-    """The interactive developer console: cast, call, history, replay, show."""
+    """The interactive developer console: cast, call, history, replay, show.
+
+    Tapped traffic prints above the prompt and every message gets a number, for show,
+    replay, edit and save; `help` at the prompt lists the commands (docs/console.md).
+    Without a terminal, commands are read line by line from stdin.
+
+    \b
+    Examples:
+      vincent console
+      vincent console --app examples.files:app
+      echo 'call file.get file=hello.txt' | vincent console
+    """
     settings = get_runtime(ctx).settings()
     code = console_module().run_console(url=settings.url, exchange=settings.exchange, app_ref=app)
     raise typer.Exit(code)
