@@ -101,6 +101,12 @@ async def test_cast_and_call_from_the_prompt(
         text = await console.run("history", r"2 .* → call")
         assert f"→ cast {ns('note')}" in text
         assert '{"got":{"a":"1","b":[1,2]}}' in text
+        # Enter inside an open bracket goes on to the next line; the closing one sends.
+        mark = len(console.output())
+        console.send(f'call {ns("echo")} {{"multi": [1,\r 2],\r "line": true}}\r')
+        text = await console.expect(r"#3 ok", since=mark)
+        assert f"→ call {ns('echo')} " + '{"multi":[1,2],"line":true}' in text
+        await console.expect(r"… +\"line\": true\}", drawn=True)
 
 
 async def test_nothing_bound_is_reported_as_no_route(
