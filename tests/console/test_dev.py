@@ -33,7 +33,7 @@ async def test_dev_taps_everything_and_calls_the_app_in_process(
     app = echo_app("memory://", exchange, ns("echo"))
     console = await start_console(url="memory://", app=app, app_ref="my:app", dev=True)
     banner = await console.expect("tapping #")
-    assert "memory:// (an in-process broker" in banner
+    assert "memory:// (in-process broker: nothing leaves this process)" in banner
     await console.expect(r"memory:// · ", drawn=True)
     await console.run(f"call {ns('echo')} hello=world", r"#1 ok[\s\S]*\"world\"")
     await console.expect(rf"2 .* ← call {ns('echo')} .*\(#1\)")

@@ -183,7 +183,7 @@ async def console_main(
 def _banner(session: Session, app: Vincent | None, app_ref: str | None, dev: bool) -> Text:
     where = f"{session.masked_url} · exchange {session.exchange!r}"
     if dev:
-        where = "memory:// (an in-process broker: nothing leaves this process)"
+        where = "memory:// (in-process broker: nothing leaves this process)"
     lines = [f"vincent console on {where}"]
     if app is not None:
         lines.append(
