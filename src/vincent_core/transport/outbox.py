@@ -2,14 +2,17 @@
 
 aiormq sends every frame as its own item through a 10-slot queue to its writer task,
 one ``send()`` each, and its ``basic_publish`` holds the channel lock until the writer
-has taken the frame: one loop round trip per message. The :class:`Outbox` gathers
-the frames of a whole loop iteration (publishes, acks, rejects, of every channel of
-the connection) and hands them to the writer as one item, so a burst of casts or acks
-costs one wake-up and one ``send()``.
+has taken the frame: one loop round trip per message. The :class:`Outbox` puts one
+batch in that queue for the frames of a whole loop iteration (publishes, acks, rejects,
+of every channel of the connection), so a burst of casts or acks costs one wake-up
+of the writer and one ``send()``, and a lone message waits no longer than with aiormq.
 
-Frames stay in the order they were written. Anything that aiormq itself sends on a
-channel (``basic.cancel``, ``channel.close``) must follow the acks already written for
-it: callers :meth:`Outbox.flush` first.
+Frames stay in the order they were written. A batch may take along frames written
+after aiormq queued one of its own (they then go first); that never matters for the
+frames written here: publishes on the publish channel and settlements of deliveries
+already received. The other way round does matter: ``basic.cancel`` and
+``channel.close`` must follow the acks already written, so callers :meth:`Outbox.flush`
+first.
 """
 
 from __future__ import annotations
@@ -36,38 +39,69 @@ def channel_open(channel: Any) -> bool:
     return not channel.is_closed and not channel._Channel__close_event.is_set()
 
 
+class _Batch:
+    """A place in aiormq's write queue whose bytes are decided when the writer takes it.
+
+    The writer task runs at the earliest in the next loop iteration; everything written
+    until then (the rest of this iteration's publishes and acks) joins this batch, so it
+    costs no extra hop and coalesces the whole iteration. Duck-types aiormq's
+    ``ChannelFrame`` as its writer uses it.
+    """
+
+    __slots__ = ("_outbox",)
+
+    should_close = False
+    should_drain = False
+
+    def __init__(self, outbox: Outbox) -> None:
+        self._outbox = outbox
+
+    @property
+    def payload(self) -> bytes:
+        return self._outbox._render(self)
+
+    def drain(self) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return "<vincent outbox batch>"
+
+
 class Outbox:
     """The frames written during one loop iteration, sent to aiormq's writer as one."""
 
-    __slots__ = ("_loop", "_parts", "_queue", "_scheduled", "_sender")
+    __slots__ = ("_batch", "_loop", "_parts", "_queue", "_sender")
 
     def __init__(self, connection: Any) -> None:
-        self._queue: asyncio.Queue[ChannelFrame] = connection.write_queue
+        self._queue: asyncio.Queue[Any] = connection.write_queue
         self._loop = asyncio.get_running_loop()
         self._parts: list[tuple[Any, bytes | Settlements]] = []
-        self._scheduled = False
+        self._batch: _Batch | None = None
         self._sender: asyncio.Task[None] | None = None
 
     def write(self, channel: Any, data: bytes | Settlements) -> None:
-        """Queue ``data`` (whole frames of ``channel``, or a consumer channel's
-        settlements, rendered when sent) for the end of this iteration."""
+        """Send ``data`` (whole frames of ``channel``, or a consumer channel's
+        settlements, rendered when sent) with the rest of this iteration's frames."""
         self._parts.append((channel, data))
-        if not self._scheduled:
-            self._scheduled = True
-            self._loop.call_soon(self._send_soon)
-
-    def _send_soon(self) -> None:
-        self._scheduled = False
-        if self._sender is not None or not self._parts:
-            return  # the sender task takes these parts after the ones it holds
+        if self._batch is not None:
+            return  # the batch in the queue takes it along
+        batch = self._batch = _Batch(self)
         if self._queue.full():
-            self._sender = self._loop.create_task(self._send_all())
-            return
-        frame = self._take()
-        if frame is not None:
-            self._queue.put_nowait(frame)
+            self._sender = self._loop.create_task(self._enqueue(batch))
+        else:
+            self._queue.put_nowait(batch)
 
-    def _take(self) -> ChannelFrame | None:
+    async def _enqueue(self, batch: _Batch) -> None:
+        try:
+            await self._queue.put(batch)
+        finally:
+            if self._sender is asyncio.current_task():
+                self._sender = None
+
+    def _render(self, batch: _Batch) -> bytes:
+        if batch is not self._batch:
+            return b""  # abandoned with its connection
+        self._batch = None
         parts, self._parts = self._parts, []
         last: Any = None
         sendable = False
@@ -78,25 +112,12 @@ class Outbox:
             frames = data if isinstance(data, bytes) else data.frames()
             if sendable:
                 payload.append(frames)
-        if not payload:
-            return None
-        return ChannelFrame(payload=b"".join(payload), should_close=False)
-
-    async def _send_all(self) -> None:
-        try:
-            while self._parts:
-                frame = self._take()
-                if frame is not None:
-                    await self._queue.put(frame)
-        finally:
-            self._sender = None
+        return b"".join(payload)
 
     async def flush(self, *, written: bool = False) -> None:
-        """Hand everything written so far to aiormq's queue, in order; with ``written``,
-        also wait until its writer has passed it to the socket (before a close, which
-        drops what is still queued)."""
-        if self._sender is None and self._parts:
-            self._sender = self._loop.create_task(self._send_all())
+        """Make sure everything written so far is in aiormq's queue, ahead of whatever
+        is put there next; with ``written``, also wait until its writer has passed it
+        to the socket (before a close, which drops what is still queued)."""
         if self._sender is not None:
             await asyncio.shield(self._sender)
         if written:
@@ -108,6 +129,7 @@ class Outbox:
         """The connection is gone: drop what is unsent (the broker requeues the
         unacked messages; unconfirmed publishes fail with the connection)."""
         self._parts.clear()
+        self._batch = None
         if self._sender is not None:
             self._sender.cancel()
             self._sender = None
