@@ -122,6 +122,39 @@ async def test_vincent_dev_with_the_example_app_in_line_mode() -> None:
     assert "\x1b[" not in out and done.stderr == ""
 
 
+BAD_START = """\
+from vincent_core import Vincent
+app = Vincent()
+
+@app.on_start
+async def boom(v):
+    raise RuntimeError("no config")
+
+@app.listen("x.y")
+async def handle(msg):
+    pass
+"""
+
+
+async def test_an_app_whose_start_hook_raises_shows_the_users_traceback(tmp_path: Path) -> None:
+    (tmp_path / "bad_start.py").write_text(BAD_START)
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [VINCENT, "dev", "bad_start:app"],
+        input="help\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert 'bad_start.py", line 6, in boom' in done.stderr
+    assert "RuntimeError: no config" in done.stderr
+    assert "vincent: starting bad_start:app raised RuntimeError" in done.stderr
+    assert "vincent_core" not in done.stderr and "bug in vincent" not in done.stderr
+
+
 # -- on a pseudo-terminal -------------------------------------------------------------
 
 PROMPT = "vincent memory:// · vincent ›"

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
+import traceback
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -31,6 +33,8 @@ from prompt_toolkit.output import Output
 from rich.console import Console
 from rich.text import Text
 
+import vincent_cli
+import vincent_core
 from vincent_cli.console import render, repl
 from vincent_cli.console.commands import Commands
 from vincent_cli.console.editing import Editor
@@ -40,6 +44,7 @@ from vincent_cli.console.session import Session
 from vincent_cli.exit_codes import INTERRUPTED, OK, describe, exit_code_for
 from vincent_core.app import Vincent
 from vincent_core.client import Client
+from vincent_core.errors import VincentError
 from vincent_core.transport.base import ConnectionState
 
 __all__ = ["console_main", "run_console", "run_dev"]
@@ -154,8 +159,6 @@ async def console_main(
                 screen,
                 app=app,
                 editor=editor,
-                # In `vincent dev` the broker is in this process: the app's listeners
-                # are every binding there is, besides the console's own taps.
                 closed_world=dev,
             )
             stack.push_async_callback(commands.close)
@@ -167,9 +170,14 @@ async def console_main(
                     # Before the app starts, so what its on_start hooks cast shows too.
                     await commands.run_line("tail #")
             if app is not None:
-                await stack.enter_async_context(
-                    app.running(url=url, exchange=exchange, grace=APP_GRACE)
-                )
+                try:
+                    await stack.enter_async_context(
+                        app.running(url=url, exchange=exchange, grace=APP_GRACE)
+                    )
+                except VincentError:
+                    raise
+                except Exception as exc:
+                    raise _user_code_error(exc, app_ref) from None
                 if interactive:
                     stack.callback(screen.print, render.note(f"stopping {app_ref or 'the app'}"))
             if interactive:
@@ -178,6 +186,31 @@ async def console_main(
             else:
                 await repl.line_mode(commands, lines or repl.stream_lines())
     return OK
+
+
+#: where vincent's own frames and the asyncio machinery come from
+_OUR_FILES = (
+    *(
+        f"{Path(m.__file__ or '').resolve().parent}{os.sep}"
+        for m in (vincent_cli, vincent_core, asyncio)
+    ),
+    str(Path(contextlib.__file__ or "").resolve()),
+)
+
+
+def _user_code_error(exc: Exception, app_ref: str | None) -> Exception:
+    """``exc``, raised while the app started, as the user's error when their code raised
+    it (an ``on_start`` hook): their traceback, from their first frame on, and exit 2.
+    Anything else is vincent's own and left as it is."""
+    from vincent_cli.loading import UserCodeError
+
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_OUR_FILES):
+        tb = tb.tb_next
+    if tb is None:
+        return exc
+    details = "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
+    return UserCodeError(f"starting {app_ref or 'the app'} raised {type(exc).__name__}", details)
 
 
 def _banner(session: Session, app: Vincent | None, app_ref: str | None, dev: bool) -> Text:
