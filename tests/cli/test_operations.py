@@ -196,3 +196,18 @@ def test_without_metrics_port_prometheus_is_never_imported(
     assert metered.stdout.wait_for(lambda line: line.startswith(b"READY")) == b"READY True\n"
     metered.signal(signal.SIGTERM)
     assert metered.finish().code == 0
+
+
+def test_health_gives_up_after_its_timeout(offline_cli: Cli) -> None:
+    # A port that accepts TCP but never speaks AMQP: the handshake hangs.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"amqp://guest:guest@127.0.0.1:{silent.getsockname()[1]}/"
+        started = time.monotonic()
+        result = offline_cli.run("--broker", url, "health", "--timeout", "1")
+        took = time.monotonic() - started
+    assert result.code == 3, result.stderr
+    assert "health check of amqp://guest:***@127.0.0.1:" in result.stderr
+    assert "took longer than 1s" in result.stderr
+    assert took < 30

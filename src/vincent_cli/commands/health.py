@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vincent_cli.exit_codes import UNHEALTHY, CommandError
+from vincent_cli.exit_codes import TIMEOUT, UNHEALTHY, CommandError
 from vincent_cli.runtime import get_runtime, run_async
 
 if TYPE_CHECKING:
@@ -104,7 +104,12 @@ def health(
     settings = runtime.settings()
     output = runtime.output
     names = _app_queues(target) if target else []
-    seen = run_async(_probe(runtime.client(settings), names, timeout))
+    try:
+        seen = run_async(_probe(runtime.client(settings), names, timeout))
+    except TimeoutError:
+        raise CommandError(
+            f"health check of {settings.masked_url} took longer than {timeout:g}s", code=TIMEOUT
+        ) from None
     reason = unhealthy_reason(seen)
     if reason is not None:
         raise CommandError(f"unhealthy: {reason}", code=UNHEALTHY)
