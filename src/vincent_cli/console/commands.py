@@ -260,7 +260,7 @@ class Commands:
         self.screen.print(*(render.summary(entry, width=self.screen.width) for entry in entries))
 
     async def _show(self, command: Command) -> None:
-        self.screen.print(render.detail(self._entry(command.args[0])))
+        self.screen.print(render.detail(self._entry(command.args[0]), width=self.screen.width))
 
     async def _filter(self, command: Command) -> None:
         words = _texts(command.args)

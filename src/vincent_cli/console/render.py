@@ -165,9 +165,9 @@ def _message(envelope: Envelope) -> list[RenderableType]:
     return parts
 
 
-def detail(entry: Entry) -> RenderableType:
+def detail(entry: Entry, *, width: int | None = None) -> RenderableType:
     """``show N``: the message with every property and header, its body, its reply."""
-    parts = [summary(entry, show_reply=False), *_message(entry.envelope)]
+    parts = [summary(entry, show_reply=False, width=width), *_message(entry.envelope)]
     if entry.reply is not None:
         parts += [Text(f"reply{_elapsed(entry.elapsed)}", style="bold green")]
         parts += _message(entry.reply)
