@@ -52,7 +52,12 @@ from vincent_core.transport.base import (
     Transport,
 )
 from vincent_core.transport.frames import ack_frame, publish_frames, reject_frame
-from vincent_core.transport.outbox import ConfirmDeadlines, Outbox, channel_open
+from vincent_core.transport.outbox import (
+    ConfirmDeadlines,
+    Outbox,
+    channel_open,
+    settle_confirms_in_order,
+)
 from vincent_core.wire.envelope import Envelope, new_id
 
 __all__ = ["AmqpTransport"]
@@ -366,6 +371,7 @@ class AmqpTransport(Transport):
                 self._channel = await connection.channel(
                     publisher_confirms=True, on_return_raises=True
                 )
+                settle_confirms_in_order(self._channel)
                 self._admin = await connection.channel()
                 self._connection = connection
                 self._outbox = Outbox(connection)

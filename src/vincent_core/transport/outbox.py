@@ -24,7 +24,7 @@ from aiormq.abc import ChannelFrame
 
 from vincent_core.transport.acks import Settlements
 
-__all__ = ["ConfirmDeadlines", "Outbox", "channel_open"]
+__all__ = ["ConfirmDeadlines", "Outbox", "channel_open", "settle_confirms_in_order"]
 
 _SWEEP_INTERVAL = 0.25
 
@@ -133,6 +133,37 @@ class Outbox:
         if self._sender is not None:
             self._sender.cancel()
             self._sender = None
+
+
+def settle_confirms_in_order(channel: Any) -> None:
+    """Make ``channel`` settle a ``multiple`` confirm without scanning every pending one.
+
+    aiormq answers each ``basic.ack`` with ``multiple=True`` by walking *all* pending
+    confirmations and scheduling one callback per settled one: with 1,000 casts in
+    flight that was 40 % of a cast's time. Pending confirmations sit in
+    ``channel.confirmations`` in delivery-tag order (they are added as tags are handed
+    out), so the settled ones are a prefix: walk it and stop at the first later tag.
+    (A returned message's marker is re-added at the end; the next ack that covers it
+    removes it, and until then it is harmless.)
+    """
+    confirm_one = channel._confirm_delivery
+    confirmations: dict[int, Any] = channel.confirmations
+
+    async def on_confirm(frame: Any) -> None:
+        last = frame.delivery_tag
+        if getattr(frame, "multiple", False):
+            settled = []
+            for tag in confirmations:
+                if tag > last:
+                    break
+                settled.append(tag)
+        else:
+            settled = [last] if last in confirmations else []
+        for tag in settled:
+            confirm_one(tag, frame)
+
+    # The channel's reader looks the handler up on the instance for every frame.
+    channel._on_confirm_frame = on_confirm
 
 
 class ConfirmDeadlines:
