@@ -148,3 +148,34 @@ async def test_every_outcome_and_call_failure_is_counted(
     assert count("vincent_handler_seconds_count", key=ns("slow")) == 1
     assert count("vincent_handler_seconds_sum", key=ns("slow")) >= 0.9
     assert count("vincent_in_flight", key=ns("slow")) == 0
+
+
+async def test_connection_state_follows_an_outage(fresh_rabbit_node, exchange: str, ns) -> None:
+    url = fresh_rabbit_node.url
+    app = Vincent(url, exchange=exchange, dead_letter_queue=ns("dead"))
+
+    @app.listen(ns("ok"))
+    async def ok(msg: Message) -> str:
+        return "ok"
+
+    server = MetricsServer(0, health=app_health(app), host="127.0.0.1").start()
+
+    def state(name: str) -> float:
+        return sample(server.observer.render().decode(), "vincent_connection_state", state=name)
+
+    try:
+        async with app.running():
+            assert state("connected") == 1
+            await asyncio.to_thread(fresh_rabbit_node.stop_app)
+            await eventually(lambda: state("reconnecting") == 1, timeout=30)
+            assert state("connected") == 0
+            status, text = await asyncio.to_thread(fetch, server.port, "/healthz")
+            assert (status, text.strip()) == (503, "connection reconnecting")
+            await asyncio.to_thread(fresh_rabbit_node.start_app)
+            await eventually(lambda: state("connected") == 1, timeout=60)
+            status, _ = await asyncio.to_thread(fetch, server.port, "/healthz")
+            assert status == 200
+            async with Client(url, exchange=exchange) as client:
+                assert await client.call(ns("ok"), {}) == "ok"
+    finally:
+        server.stop()
