@@ -147,11 +147,17 @@ class ThreadMessage(Message):
         self._loop = loop
 
     def cast(self, key: str, body: Any = None, **options: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(
-            super().cast(key, body, **options), self._loop
-        ).result()
+        from vincent_core.app.threads import handler_waits
+
+        with handler_waits():
+            return asyncio.run_coroutine_threadsafe(
+                super().cast(key, body, **options), self._loop
+            ).result()
 
     def call(self, key: str, body: Any = None, **options: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(
-            super().call(key, body, **options), self._loop
-        ).result()
+        from vincent_core.app.threads import handler_waits
+
+        with handler_waits():
+            return asyncio.run_coroutine_threadsafe(
+                super().call(key, body, **options), self._loop
+            ).result()

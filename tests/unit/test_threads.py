@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from vincent_core.app.threads import HandlerThreads
+from vincent_core.app.threads import HandlerThreads, handler_waits
 
 
 async def test_results_and_errors_come_back_to_the_loop() -> None:
@@ -44,3 +44,40 @@ async def test_submit_still_works_as_an_executor() -> None:
         assert await loop.run_in_executor(threads, sum, [1, 2, 3]) == 6
     finally:
         threads.shutdown()
+
+
+async def test_a_blocked_handler_does_not_hold_up_the_work_behind_it() -> None:
+    threads = HandlerThreads(4)
+    gate = threading.Event()
+    try:
+        blocked = threads.call(gate.wait)
+        assert await asyncio.wait_for(threads.call(pow, 6, 2), 2) == 36
+        gate.set()
+        assert await blocked is True
+    finally:
+        threads.shutdown()
+
+
+async def test_a_handler_waiting_hands_its_turn_on_at_once() -> None:
+    threads = HandlerThreads(4)
+    loop = asyncio.get_running_loop()
+    inner_done = threading.Event()
+
+    def outer() -> bool:
+        with handler_waits():
+            # as msg.call does: wait for work that needs a thread of its own
+            asyncio.run_coroutine_threadsafe(inner(), loop).result()
+        return inner_done.is_set()
+
+    async def inner() -> None:
+        await threads.call(inner_done.set)
+
+    try:
+        assert await asyncio.wait_for(threads.call(outer), 2) is True
+    finally:
+        threads.shutdown()
+
+
+def test_handler_waits_is_harmless_outside_handler_threads() -> None:
+    with handler_waits():
+        pass
