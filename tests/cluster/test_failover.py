@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import subprocess
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from rabbitcluster import RabbitCluster
+from tests.apps.sink_process import SinkWorker, handled
 from vincent_core import Client, Vincent, VincentError
 from vincent_core.app.listener import dead_letter_queue_spec
 
-ROOT = Path(__file__).resolve().parents[2]
 OPERATIONS = 2000  # half casts (even n), half calls (odd n)
 RATE = 150.0  # operations started per second: the flow spans the node's stop
 STOP_AFTER = 400  # operations started before the leader is stopped
@@ -33,42 +30,6 @@ WINDOW = 64  # operations in flight at most
 CALL_TIMEOUT = 30.0
 AFTER = 100  # casts and calls after the failover, every one must succeed
 DEAD = "vincent.dead"  # the sink app's dead-letter queue (the default)
-
-
-class Worker:
-    """A sink worker process on its own preferred node."""
-
-    def __init__(self, url: str, exchange: str, key: str, sink: Path, log: Path) -> None:
-        env = dict(
-            os.environ,
-            VINCENT_BROKER_URL=url,
-            VINCENT_EXCHANGE=exchange,
-            SINK_KEY=key,
-            SINK_FILE=str(sink),
-            SINK_QUEUE_TYPE="quorum",
-            SINK_CONCURRENCY="16",
-            PYTHONPATH=str(ROOT),
-        )
-        self.log = log.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.apps.sink"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        ready = self.process.stdout.readline()
-        assert ready.strip() == "READY", log.read_text()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(10)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        self.log.close()
 
 
 @dataclass
@@ -84,12 +45,6 @@ class Tally:
     last_failure: float = 0.0
     #: the first message of each error type, for the report
     samples: dict[str, str] = field(default_factory=dict)
-
-
-def handled(sink: Path) -> Counter[int]:
-    if not sink.exists():
-        return Counter()
-    return Counter(int(line.split()[0]) for line in sink.read_text().splitlines() if line)
 
 
 async def eventually(condition, timeout: float, what=str) -> None:  # type: ignore[no-untyped-def]
@@ -148,7 +103,15 @@ async def test_quorum_leader_node_goes_down_mid_flow(
     if leader_beside == "the client":
         await declare_from(cluster.url(starting_at=0), exchange, key)
     workers = [
-        Worker(cluster.url(starting_at=i), exchange, key, sink, tmp_path / f"worker{i}.log")
+        SinkWorker(
+            cluster.url(starting_at=i),
+            exchange,
+            key,
+            sink,
+            tmp_path / f"worker{i}.log",
+            SINK_QUEUE_TYPE="quorum",
+            SINK_CONCURRENCY="16",
+        )
         for i in (1, 2)
     ]
     pids = [worker.process.pid for worker in workers]

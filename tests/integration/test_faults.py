@@ -3,69 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from tests.apps.sink_process import SinkWorker, handled
 from tests.integration.support import queue_state
 from vincent_core import Client
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class Worker:
-    """A ``tests.apps.sink`` worker process."""
-
-    def __init__(self, url: str, exchange: str, key: str, sink: Path, **env: str) -> None:
-        environ = dict(
-            os.environ,
-            VINCENT_BROKER_URL=url,
-            VINCENT_EXCHANGE=exchange,
-            SINK_KEY=key,
-            SINK_FILE=str(sink),
-            PYTHONPATH=str(ROOT),
-            **env,
-        )
-        self.log = open(sink.with_suffix(f".{time.monotonic_ns()}.log"), "w")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.apps.sink"],
-            cwd=ROOT,
-            env=environ,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        assert line.strip() == "READY", Path(self.log.name).read_text()
-
-    def signal(self, signum: int) -> None:
-        self.process.send_signal(signum)
-
-    def wait(self, timeout: float) -> int:
-        return self.process.wait(timeout)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(10)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        self.log.close()
-
-
-def handled(sink: Path) -> Counter[int]:
-    if not sink.exists():
-        return Counter()
-    return Counter(int(line.split()[0]) for line in sink.read_text().splitlines() if line)
 
 
 def wait_until(condition, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
@@ -89,7 +37,7 @@ def test_a_worker_dies_mid_stream_and_nothing_is_lost(
 ) -> None:
     sink, key, total = tmp_path / "sink.log", ns("jobs"), 2000
     workers = [
-        Worker(broker_url, exchange, key, sink, SINK_DELAY="0.002", SINK_GRACE="20")
+        SinkWorker(broker_url, exchange, key, sink, SINK_DELAY="0.002", SINK_GRACE="20")
         for _ in range(2)
     ]
     try:
@@ -103,7 +51,7 @@ def test_a_worker_dies_mid_stream_and_nothing_is_lost(
             assert code == 0
             assert time.monotonic() - started < 20
         victim.stop()
-        workers[0] = Worker(broker_url, exchange, key, sink, SINK_DELAY="0.002")
+        workers[0] = SinkWorker(broker_url, exchange, key, sink, SINK_DELAY="0.002")
         wait_until(lambda: set(handled(sink)) == set(range(total)))
         counts = handled(sink)
         duplicates = sum(c - 1 for c in counts.values())
@@ -122,7 +70,7 @@ def test_sigterm_returns_unfinished_messages_after_the_grace_period(
     broker_url: str, exchange: str, ns, tmp_path: Path
 ) -> None:
     sink, key = tmp_path / "sink.log", ns("slow")
-    worker = Worker(
+    worker = SinkWorker(
         broker_url, exchange, key, sink, SINK_DELAY="30", SINK_GRACE="0.5", SINK_CONCURRENCY="3"
     )
     try:
@@ -144,7 +92,7 @@ def test_second_signal_stops_at_once_and_loses_nothing(
     broker_url: str, exchange: str, ns, tmp_path: Path
 ) -> None:
     sink, key = tmp_path / "sink.log", ns("slower")
-    worker = Worker(
+    worker = SinkWorker(
         broker_url, exchange, key, sink, SINK_DELAY="30", SINK_GRACE="60", SINK_CONCURRENCY="2"
     )
     try:
@@ -169,7 +117,7 @@ def test_a_stuck_plain_def_handler_does_not_hold_the_stopping_worker(
     broker_url: str, exchange: str, ns, tmp_path: Path
 ) -> None:
     sink, key = tmp_path / "sink.log", ns("stuck")
-    worker = Worker(
+    worker = SinkWorker(
         broker_url,
         exchange,
         key,
