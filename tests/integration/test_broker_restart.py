@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_faults import Worker, handled, wait_until
+from tests.apps.sink_process import SinkWorker, handled
+from tests.integration.support import wait_until
 from vincent_core import Client, ConnectionLost, Message, Vincent
 from vincent_core.errors import PublishFailed, VincentError
 
@@ -21,7 +22,7 @@ def test_every_confirmed_cast_survives_a_broker_restart(
 ) -> None:
     url = fresh_rabbit_node.url
     sink, key = tmp_path / "sink.log", ns("jobs")
-    worker = Worker(url, exchange, key, sink, SINK_DELAY="0.001")
+    worker = SinkWorker(url, exchange, key, sink, SINK_DELAY="0.001")
     confirmed: list[int] = []
     failed: list[str] = []
     restarted = threading.Event()

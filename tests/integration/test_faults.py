@@ -10,17 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.apps.sink_process import SinkWorker, handled
-from tests.integration.support import queue_state
+from tests.integration.support import queue_state, wait_until
 from vincent_core import Client
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
-
-
-def wait_until(condition, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 async def cast_all(url: str, exchange: str, key: str, count: int) -> None:

@@ -8,7 +8,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 from pika.exceptions import AMQPConnectionError
 
 from tests.fixtures.rabbit import RabbitNode
+from tests.integration.support import wait_until
 
 pytestmark = pytest.mark.rabbitmq
 SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "rabbitnode.py"
@@ -30,13 +30,6 @@ def queue_names(node: RabbitNode) -> list[str]:
 def port_open(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {condition}"
-        time.sleep(0.05)
 
 
 def connect(url: str) -> pika.BlockingConnection:
