@@ -8,6 +8,7 @@ from pamqp.body import ContentBody
 from pamqp.frame import marshal
 from pamqp.header import ContentHeader
 
+from vincent_core.errors import EncodeError
 from vincent_core.transport.amqp import to_properties
 from vincent_core.transport.frames import ack_frame, publish_frames, reject_frame
 from vincent_core.wire.envelope import Envelope, build_call, build_cast
@@ -80,3 +81,14 @@ def test_a_field_over_255_bytes_is_refused() -> None:
     envelope.reply_to = "r" * 256
     with pytest.raises(ValueError, match="reply_to"):
         publish_frames(1, envelope, mandatory=False, max_body_frame=1000)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"tuple": (1, 2)}, {"bytes": b"x"}, {1: "key"}, {"huge": 2**70}, {"float": 1e300}],
+    ids=["tuple", "bytes", "int-key", "int-beyond-64-bits", "float-beyond-32-bits"],
+)
+def test_headers_amqp_cannot_carry_are_an_encode_error(headers: dict[object, object]) -> None:
+    envelope = Envelope("x", "k", b"{}", headers=headers)  # type: ignore[arg-type]
+    with pytest.raises(EncodeError, match="cannot travel in an AMQP field table"):
+        publish_frames(1, envelope, mandatory=False, max_body_frame=131064)

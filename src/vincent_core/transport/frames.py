@@ -11,12 +11,14 @@ unit tests check every byte against pamqp's own encoder.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from vincent_core.errors import EncodeError
 
 if TYPE_CHECKING:
     from vincent_core.wire.envelope import Envelope
 
-__all__ = ["ack_frame", "publish_frames", "reject_frame"]
+__all__ = ["ack_frame", "field_table", "publish_frames", "reject_frame"]
 
 _FRAME_END = b"\xce"
 _METHOD = 1
@@ -74,10 +76,6 @@ def _properties(envelope: Envelope, message_id: str | None) -> tuple[int, bytes]
         flags |= 0x4000
         parts.append(_short(envelope.content_encoding, "content_encoding"))
     if envelope.headers:
-        # pamqp only for the nested field table (the same bytes as aiormq would send);
-        # imported here so that `vincent cast`, which sends none, never loads it.
-        from pamqp.encode import field_table
-
         flags |= 0x2000
         parts.append(field_table(envelope.headers))
     if envelope.delivery_mode is not None:
@@ -113,6 +111,22 @@ def _properties(envelope: Envelope, message_id: str | None) -> tuple[int, bytes]
     return flags, b"".join(parts)
 
 
+def field_table(headers: dict[str, Any]) -> bytes:
+    """``headers`` as an AMQP field table (the same bytes as aiormq would send).
+
+    Raises ``EncodeError`` for what AMQP cannot carry: tuples, bytes, other objects,
+    non-str keys, integers beyond 64 bits, floats beyond 32-bit range.
+    """
+    # pamqp only for the nested field table; imported here so that `vincent cast`, which
+    # sends none, never loads it.
+    from pamqp.encode import field_table as encode
+
+    try:
+        return encode(headers)
+    except (TypeError, AttributeError, OverflowError, ValueError, struct.error) as exc:
+        raise EncodeError(f"headers cannot travel in an AMQP field table: {exc}") from None
+
+
 def publish_frames(
     channel: int,
     envelope: Envelope,
@@ -125,7 +139,7 @@ def publish_frames(
 
     ``max_body_frame`` is the largest body payload per frame (``frame_max`` minus the
     8 bytes of framing); ``message_id`` replaces the envelope's. Raises ``ValueError``
-    for a string field over 255 bytes.
+    for a string field over 255 bytes, ``EncodeError`` for headers AMQP cannot carry.
     """
     body = envelope.body
     flags, properties = _properties(envelope, message_id or envelope.message_id)

@@ -3,16 +3,17 @@ the AMQP transport uses), so that memory:// hands a consumer what RabbitMQ would
 
 What changes on the way: floats become 32-bit (``0.1`` comes back
 ``0.10000000149011612``), datetimes lose their microseconds and come back in UTC,
-tuples, bytes and integers beyond 64 bits cannot travel at all (``TypeError``, as
-aio-pika raises when publishing them).
+tuples, bytes and integers beyond 64 bits cannot travel at all (``EncodeError``, as
+the AMQP transport raises when publishing them).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pamqp import decode, encode
+from pamqp import decode
 
+from vincent_core.transport.frames import field_table
 from vincent_core.wire.envelope import Envelope
 
 __all__ = ["transmitted", "transmitted_headers"]
@@ -21,15 +22,11 @@ __all__ = ["transmitted", "transmitted_headers"]
 def transmitted_headers(headers: dict[str, Any]) -> dict[str, Any]:
     """``headers`` encoded and decoded as an AMQP field table: a new, deep copy.
 
-    Raises ``TypeError`` for a value AMQP cannot carry.
+    Raises ``EncodeError`` for a value AMQP cannot carry.
     """
     if not headers:
         return {}
-    try:
-        data = encode.field_table(headers)
-    except (AttributeError, OverflowError) as exc:  # a non-str key, a float too large
-        raise TypeError(f"headers cannot travel in an AMQP field table: {exc}") from exc
-    return dict(decode.field_table(data)[1])
+    return dict(decode.field_table(field_table(headers))[1])
 
 
 def transmitted(envelope: Envelope) -> Envelope:
