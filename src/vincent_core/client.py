@@ -115,6 +115,11 @@ class Client:
                     await transports.release(transport)
                     raise
                 transport.add_state_listener(self._on_state)
+                transport.add_reply_loss_listener(
+                    lambda reason: self._fail_pending(
+                        ConnectionLost(f"{reason} while a call waited")
+                    )
+                )
                 self._transport = transport
                 if observe.observer is not None:
                     observe.observer.connection(self.masked_url, transport.state)

@@ -9,7 +9,7 @@ import pytest
 
 from tests.behaviour.support import Broker, depth
 from vincent_core import Client, Message, NoRoute, Vincent
-from vincent_core.errors import ConfigurationError
+from vincent_core.errors import ConfigurationError, EncodeError
 from vincent_core.wire.envelope import Envelope
 
 
@@ -133,8 +133,10 @@ async def test_headers_arrive_as_amqp_carries_them(broker_url: str, exchange: st
     async with app.running(), Client(broker_url, exchange=exchange) as client:
         await client.cast(ns("h"), {}, headers=sent)
         headers = (await asyncio.wait_for(got.get(), 10)).headers
-        with pytest.raises(TypeError):
+        with pytest.raises(EncodeError, match="field table"):
             await client.cast(ns("h"), {}, headers={"tuple": (1, 2)})
+        with pytest.raises(EncodeError, match="field table"):
+            await client.cast(ns("h"), {}, headers={"huge": 2**70})
         assert await client.call(ns("h"), {}) is None  # the connection is fine
     assert headers["int"] == 2**40 and headers["bool"] is True
     assert headers["float"] != 0.1 and headers["float"] == pytest.approx(0.1)
@@ -154,11 +156,20 @@ async def test_headers_arrive_as_amqp_carries_them(broker_url: str, exchange: st
     ids=["missing-exchange", "bad-expiration", "reply-to-without-consumer"],
 )
 async def test_a_publish_the_broker_refuses(
-    broker_url: str, exchange: str, envelope: Envelope, reason: str
+    broker_url: str, exchange: str, envelope: Envelope, reason: str, ns
 ) -> None:
-    async with Client(broker_url, exchange=exchange) as client:
+    """Refused, and only that publish: the same connection goes on casting and calling."""
+    app = Vincent(broker_url, exchange=exchange)
+
+    @app.listen(ns("echo"))
+    async def echo(msg: Message) -> object:
+        return msg.body
+
+    async with app.running(), Client(broker_url, exchange=exchange) as client:
         with pytest.raises(ConfigurationError, match=reason):
             await client.publish(envelope)
+        await client.cast(ns("echo"), "cast after")
+        assert await client.call(ns("echo"), "call after", timeout=10) == "call after"
 
 
 async def test_a_tap_on_a_work_queue_takes_only_what_it_handed_out(

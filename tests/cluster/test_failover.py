@@ -203,16 +203,11 @@ async def test_quorum_leader_node_goes_down_mid_flow(
         assert new_leader is not leader
         assert len(fresh_tally.confirmed) == AFTER, (summary, fresh_tally.samples)
         assert fresh_tally.calls_ok == AFTER, (summary, fresh_tally.samples)
-        if leader_beside == "a worker":
-            assert len(after_tally.confirmed) == AFTER, (summary, after_tally.samples)
-            assert after_tally.calls_ok == AFTER, (summary, after_tally.samples)
-        else:
-            # RabbitMQ 3.10: a channel whose first publish to a quorum queue falls in the
-            # leader election (the client reconnected within ~0.2 s of the crash) has
-            # every later publish nacked; a new connection is fine. The client sees a
-            # clear PublishFailed, never a silent loss (docs/operations.md).
-            failures = set(after_tally.cast_errors) | set(after_tally.call_errors)
-            assert failures <= {"PublishFailed"}, (summary, after_tally.samples)
+        # Whichever node went down, the same client recovers by itself. (RabbitMQ 3.10
+        # can leave the client's reopened channel nacking every publish if its first one
+        # fell in the leader election: the transport replaces such a channel.)
+        assert len(after_tally.confirmed) == AFTER, (summary, after_tally.samples)
+        assert after_tally.calls_ok == AFTER, (summary, after_tally.samples)
         assert tally.finished_after_stop > 0, "the flow ended before the node stopped"
         assert [worker.process.poll() for worker in workers] == [None, None], summary
         assert [worker.process.pid for worker in workers] == pids
@@ -222,9 +217,8 @@ async def test_quorum_leader_node_goes_down_mid_flow(
             if int(n) >= OPERATIONS
         }
         assert post_failover_pids == set(pids), "a worker did not come back after the failover"
-        if leader_beside == "a worker":
-            # Most traffic gets through: a failover is a blip, not an outage.
-            assert len(tally.confirmed) + tally.calls_ok >= OPERATIONS * 0.8, summary
+        # Most traffic gets through: a failover is a blip, not an outage.
+        assert len(tally.confirmed) + tally.calls_ok >= OPERATIONS * 0.8, summary
     finally:
         for worker in workers:
             worker.stop()

@@ -8,10 +8,20 @@ from __future__ import annotations
 
 import asyncio
 
+import aiormq
 import pytest
 
+from tests.integration.support import eventually
 from vincent_core import Client, Message, Vincent
-from vincent_core.errors import AuthenticationFailed, ConnectionFailed
+from vincent_core.errors import (
+    AuthenticationFailed,
+    ConfigurationError,
+    ConnectionFailed,
+    ConnectionLost,
+    PublishFailed,
+)
+from vincent_core.transport.base import QueueSpec
+from vincent_core.wire.envelope import Envelope
 
 pytestmark = pytest.mark.rabbitmq
 
@@ -59,3 +69,100 @@ async def test_refused_declares_do_not_disturb_calls_in_flight(
         release.set()
         assert await pending == "done"
         assert await client.call(ns("wait"), {}) == "done"
+
+
+async def test_a_refused_publish_fails_the_calls_waiting_on_its_channel_at_once(
+    broker_url: str, exchange: str, ns
+) -> None:
+    """RabbitMQ closes the publish channel on a refused publish; the replies of calls
+    in flight went with it (direct reply-to): they fail now, not at their timeout, and
+    the next call goes out on the reopened channel."""
+    app = Vincent(broker_url, exchange=exchange)
+    release = asyncio.Event()
+
+    @app.listen(ns("wait"))
+    async def wait(msg: Message) -> str:
+        await release.wait()
+        return "done"
+
+    async with app.running(), Client(broker_url, exchange=exchange) as client:
+        pending = asyncio.create_task(client.call(ns("wait"), {}, timeout=60))
+        await eventually(lambda: bool(client._pending))
+        with pytest.raises(ConfigurationError, match="NOT_FOUND"):
+            await client.publish(Envelope(ns("no-such-exchange"), "k", b"{}"))
+        with pytest.raises(ConnectionLost, match="reply channel"):
+            await asyncio.wait_for(pending, 10)
+        release.set()
+        assert await client.call(ns("wait"), {}, timeout=10) == "done"
+
+
+async def test_a_worker_whose_queue_is_deleted_declares_it_again(
+    broker_url: str, exchange: str, ns
+) -> None:
+    """The broker cancels the consumer of a deleted queue while the connection lives
+    on: the worker declares its queue and bindings again and goes on consuming."""
+    app = Vincent(broker_url, exchange=exchange)
+
+    @app.listen(ns("echo"))
+    async def echo(msg: Message) -> object:
+        return msg.body
+
+    async with app.running(), Client(broker_url, exchange=exchange) as client:
+        assert await client.call(ns("echo"), 1, timeout=10) == 1
+        queue = app.listeners[0].queue_name()
+        # Deleted by someone else (an operator), on a connection of its own.
+        other = await aiormq.connect(broker_url)
+        try:
+            await (await other.channel()).queue_delete(queue)
+        finally:
+            await other.close()
+
+        async def consumed_again() -> bool:
+            info = await client.queue_info(queue)
+            return info is not None and info.consumers == 1
+
+        deadline = asyncio.get_running_loop().time() + 20
+        while not await consumed_again():
+            assert asyncio.get_running_loop().time() < deadline, "the worker did not come back"
+            await asyncio.sleep(0.05)
+        assert await client.call(ns("echo"), 2, timeout=10) == 2
+
+
+async def test_a_publish_channel_that_only_nacks_is_replaced(
+    broker_url: str, exchange: str, ns, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nacks in a row with no ack between replace the publish channel (RabbitMQ 3.10
+    can leave a channel nacking every publish after a quorum leader election); an ack
+    between them resets the count. A full reject-publish queue stands in for it here."""
+    app = Vincent(broker_url, exchange=exchange)
+    release = asyncio.Event()
+
+    @app.listen(ns("wait"))
+    async def wait(msg: Message) -> str:
+        await release.wait()
+        return "done"
+
+    full = ns("full")
+    async with app.running(), Client(broker_url, exchange=exchange) as client:
+        await client.transport.declare_queue(
+            QueueSpec(full, arguments={"x-max-length": 0, "x-overflow": "reject-publish"})
+        )
+        await client.transport.bind(full, exchange, full)
+        pending = asyncio.create_task(client.call(ns("wait"), {}, timeout=60))
+        await eventually(lambda: bool(client._pending))
+        for _ in range(2):
+            with pytest.raises(PublishFailed, match="refused"):
+                await client.cast(full, {})
+        await client.cast(ns("wait"), {})  # an ack: the count starts again
+        for _ in range(2):
+            with pytest.raises(PublishFailed, match="refused"):
+                await client.cast(full, {})
+        assert not pending.done()
+        assert "replaced the publish channel" not in caplog.text
+        with pytest.raises(PublishFailed, match="refused"):
+            await client.cast(full, {})
+        with pytest.raises(ConnectionLost, match="3 publishes in a row were nacked"):
+            await asyncio.wait_for(pending, 10)
+        release.set()
+        assert await client.call(ns("wait"), {}, timeout=10) == "done"
+        await eventually(lambda: "replaced the publish channel" in caplog.text)

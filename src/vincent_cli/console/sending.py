@@ -84,6 +84,7 @@ class Sender:
             transport = self.client.transport
             self._reply_to = await transport.replies(self._on_reply)
             transport.add_state_listener(self._on_state)
+            transport.add_reply_loss_listener(self._fail_pending)
         return self._reply_to
 
     def _on_reply(self, reply: Envelope) -> bool:
@@ -97,15 +98,13 @@ class Sender:
     def _on_state(self, state: ConnectionState) -> None:
         # Direct reply-to lives on the channel: a reply cannot arrive after a reconnect.
         if state in ("reconnecting", "closed"):
-            pending, self._pending = self._pending, {}
-            for future in pending.values():
-                if not future.done():
-                    future.set_exception(
-                        ConnectionLost(
-                            f"the connection to {self.client.masked_url} dropped while a "
-                            "call waited"
-                        )
-                    )
+            self._fail_pending(f"the connection to {self.client.masked_url} dropped")
+
+    def _fail_pending(self, reason: str) -> None:
+        pending, self._pending = self._pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(ConnectionLost(f"{reason} while a call waited"))
 
     async def cast(self, envelope: Envelope, *, timeout: float | None = 30.0) -> None:
         """Publish, mandatory and confirmed (``NoRoute`` when nothing is bound)."""

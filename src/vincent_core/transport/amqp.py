@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -72,6 +72,11 @@ if _aiormq_log.level == logging.NOTSET:
 T = TypeVar("T")
 
 _BACKOFF = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+# Nacks in a row, no ack between, after which the publish channel is replaced. RabbitMQ
+# 3.10 leaves a channel whose first quorum-queue publish fell in a leader election
+# nacking every later one (docs/operations.md); a new channel is not affected. A full
+# queue with x-overflow=reject-publish nacks too, but acks to other queues reset this.
+_NACKS_BEFORE_NEW_CHANNEL = 3
 _UTC = dt.UTC
 
 
@@ -220,23 +225,31 @@ class _AmqpDelivery(Delivery):
 
 
 @dataclass(eq=False)
+class _Lease:
+    """One channel a consumer receives on, and its deliveries not yet settled."""
+
+    channel: Any
+    busy: int = 0
+    retired: bool = False
+
+
+@dataclass(eq=False)
 class _Consumer(Subscription):
     transport: AmqpTransport
     queue: str
     handler: DeliveryHandler
     prefetch: int
     exclusive: bool
-    channel: Any = None
+    lease: _Lease | None = None
     outbox: Outbox | None = None
     tag: str = ""
     cancelled: bool = False
-    busy: int = 0
 
     async def start(self, connection: Any, outbox: Outbox) -> None:
-        self.channel = await connection.channel()
+        channel = await connection.channel()
+        lease = self.lease = _Lease(channel)
         self.outbox = outbox
-        await self.channel.basic_qos(prefetch_count=self.prefetch)
-        channel = self.channel
+        await channel.basic_qos(prefetch_count=self.prefetch)
         settlements = Settlements(channel.number)
 
         async def on_message(message: aiormq.abc.DeliveredMessage) -> None:
@@ -248,28 +261,47 @@ class _Consumer(Subscription):
                 outbox,
                 settlements,
             )
-            self.busy += 1
+            lease.busy += 1
             try:
                 await self.handler(delivery)
             finally:
-                self.busy -= 1
-                if self.cancelled and self.busy == 0:
+                lease.busy -= 1
+                if (self.cancelled or lease.retired) and lease.busy == 0:
                     await self._close_channel(channel, outbox)
 
         ok = await channel.basic_consume(self.queue, on_message, exclusive=self.exclusive)
         self.tag = ok.consumer_tag
+        # The broker may end this consumer while the connection lives on: it closes the
+        # channel (consumer_timeout, a refused ack) or cancels the consumer (its queue
+        # was deleted, or its node went down). Either way, consume again.
+        cancels = getattr(channel, "on_consumer_cancel_callbacks", None)
+        if cancels is not None:
+            cancels.add(lambda _frame: self._lost(lease, connection, "cancelled by the broker"))
+        channel.closing.add_done_callback(
+            lambda closing: self._lost(
+                lease, connection, f"lost its channel ({_close_cause(closing)})"
+            )
+        )
+
+    def _lost(self, lease: _Lease, connection: Any, reason: str) -> None:
+        if lease.retired or self.cancelled or lease is not self.lease:
+            return
+        lease.retired = True
+        if lease.busy == 0 and self.outbox is not None:
+            self.transport._spawn(self._close_channel(lease.channel, self.outbox))
+        self.transport._restart_consumer(self, connection, reason)
 
     async def cancel(self) -> None:
         self.cancelled = True
         with contextlib.suppress(ValueError):
             self.transport._consumers.remove(self)
-        channel, outbox = self.channel, self.outbox
-        if channel is not None and outbox is not None and not channel.is_closed:
+        lease, outbox = self.lease, self.outbox
+        if lease is not None and outbox is not None and not lease.channel.is_closed:
             with contextlib.suppress(aiormq.exceptions.AMQPError, ConnectionError):
                 await outbox.flush()
-                await channel.basic_cancel(self.tag)
-            if self.busy == 0:
-                await self._close_channel(channel, outbox)
+                await lease.channel.basic_cancel(self.tag)
+            if lease.busy == 0:
+                await self._close_channel(lease.channel, outbox)
 
     @staticmethod
     async def _close_channel(channel: Any, outbox: Outbox) -> None:
@@ -280,6 +312,12 @@ class _Consumer(Subscription):
             with contextlib.suppress(aiormq.exceptions.AMQPError, ConnectionError):
                 await outbox.flush()
                 await channel.close()
+
+
+def _close_cause(closing: asyncio.Future[Any]) -> str:
+    """Why a channel closed, from its ``closing`` future."""
+    exc = None if closing.cancelled() else closing.exception()
+    return "closed" if exc is None else _reason(exc)
 
 
 class AmqpTransport(Transport):
@@ -308,6 +346,10 @@ class AmqpTransport(Transport):
         self._bindings: list[tuple[str, str, str]] = []
         self._consumers: list[_Consumer] = []
         self._reply_handlers: list[ReplyHandler] = []
+        self._reopening: asyncio.Lock | None = None
+        self._lost_channel: Any = None
+        self._nacks = 0
+        self._restarts: set[asyncio.Task[Any]] = set()
         self.unclaimed_replies = 0
         self._replies_ready: asyncio.Future[None] | None = None
 
@@ -368,10 +410,7 @@ class AmqpTransport(Transport):
             raise failure
         try:
             with translate_errors(self.masked_url, "open channel"):
-                self._channel = await connection.channel(
-                    publisher_confirms=True, on_return_raises=True
-                )
-                settle_confirms_in_order(self._channel)
+                self._channel = await self._open_publish_channel(connection)
                 self._admin = await connection.channel()
                 self._connection = connection
                 self._outbox = Outbox(connection)
@@ -382,6 +421,93 @@ class AmqpTransport(Transport):
             raise
         self._connected.set()
         self._set_state("connected")
+
+    async def _open_publish_channel(self, connection: Any) -> Any:
+        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        settle_confirms_in_order(channel)
+        self._nacks = 0
+        # The broker closes this channel alone when it refuses a publish (404: no such
+        # exchange) or a quorum queue's leader dies beside it; reopen it at once, so
+        # the reply consumer is back before the next call needs it.
+        channel.closing.add_done_callback(
+            lambda closing: self._publish_channel_lost(channel, connection, _close_cause(closing))
+        )
+        return channel
+
+    def _publish_channel_lost(self, channel: Any, connection: Any, cause: str) -> None:
+        """Report once that the broker closed the publish ``channel``, and reopen it.
+
+        Called by whoever sees it first (the channel's close, or a publish on it), so
+        that calls made after that are not failed with the ones whose replies died.
+        """
+        if self._lost_channel is channel or self._channel is not channel:
+            return
+        if not self._alive(connection):
+            return
+        self._lost_channel = channel
+        for listener in list(self._reply_loss_listeners):
+            listener(f"the reply channel was lost ({cause})")
+        self._spawn(self._reopen_publish_channel(channel))
+
+    def _alive(self, connection: Any) -> bool:
+        return not self._closing and self._connection is connection and not connection.is_closed
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._restarts.add(task)
+        task.add_done_callback(self._spawned_done)
+
+    def _spawned_done(self, task: asyncio.Task[Any]) -> None:
+        self._restarts.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # The next publish tries again, and a lost connection is the reconnect's.
+            log.warning("on %s: %s", self.masked_url, task.exception())
+
+    async def _reopen_publish_channel(self, dead: Any) -> Any:
+        """The publish channel in place of ``dead`` (opened once, whoever asks first)."""
+        if self._reopening is None:
+            self._reopening = asyncio.Lock()
+        async with self._reopening:
+            connection = self._connection
+            if self._channel is not dead or not self._alive(connection):
+                return self._channel
+            with translate_errors(self.masked_url, "reopen the publish channel"):
+                channel = await self._open_publish_channel(connection)
+                self._channel = channel
+                if self._reply_handlers:
+                    await self._start_replies()
+            if channel_open(dead):
+                # Replaced while open (it nacked everything): its close is ours.
+                self._spawn(dead.close())
+            log.warning("replaced the publish channel on %s", self.masked_url)
+            return channel
+
+    def _restart_consumer(self, consumer: _Consumer, connection: Any, reason: str) -> None:
+        if self._alive(connection):
+            log.warning("consumer of %r %s; consuming again", consumer.queue, reason)
+            self._spawn(self._consume_again(consumer, connection))
+
+    async def _consume_again(self, consumer: _Consumer, connection: Any) -> None:
+        # A lost connection is the reconnect's to restore; a deleted queue is declared
+        # again (with its bindings) when this transport declared it.
+        attempt = 0
+        while self._alive(connection) and not consumer.cancelled:
+            try:
+                queue_spec = self._queues.get(consumer.queue)
+                if queue_spec is not None:
+                    await self.declare_queue(queue_spec)
+                    for queue, exchange, pattern in list(self._bindings):
+                        if queue == consumer.queue:
+                            await self.bind(queue, exchange, pattern)
+                assert self._outbox is not None
+                with translate_errors(self.masked_url, f"consume {consumer.queue!r}"):
+                    await consumer.start(connection, self._outbox)
+                return
+            except VincentError as exc:
+                delay = _BACKOFF[min(attempt, len(_BACKOFF) - 1)]
+                attempt += 1
+                log.error("consume %r again failed (%s); next in %ss", consumer.queue, exc, delay)
+                await asyncio.sleep(delay)
 
     async def _restore(self) -> None:
         for name in self._exchanges:
@@ -439,6 +565,8 @@ class AmqpTransport(Transport):
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
+        for task in list(self._restarts):
+            task.cancel()
         self._confirm_deadlines.close()
         if self._connection is not None:
             if self._outbox is not None and not self._connection.is_closed:
@@ -555,11 +683,21 @@ class AmqpTransport(Transport):
     ) -> None:
         channel = self._channel
         if not self._connected.is_set() or channel is None or not channel_open(channel):
-            channel = await self._ready(timeout, f"publish to {envelope.routing_key!r}")
+            what = f"publish to {envelope.routing_key!r}"
+            channel = await self._ready(timeout, what)
+            if not channel_open(channel):
+                self._publish_channel_lost(channel, self._connection, "closed")
+                try:
+                    channel = await asyncio.wait_for(self._reopen_publish_channel(channel), timeout)
+                except TimeoutError:
+                    raise PublishFailed(
+                        f"{what}: the publish channel to {self.masked_url} did not reopen "
+                        f"within {timeout:g}s"
+                    ) from None
         outbox = self._outbox
         if outbox is None or not channel_open(channel):
-            # The publish channel was closed (the broker refused something on it):
-            # aiormq's own path raises exactly what that state means.
+            # The connection is going (a reconnect will follow): aiormq's own path raises
+            # exactly what that state means.
             return await self._publish_slowly(channel, envelope, mandatory, timeout)
         # As aiormq's basic_publish does it, without its lock (nothing else publishes on
         # this channel, so tags follow frame order), its per-publish timer and its wait
@@ -591,6 +729,10 @@ class AmqpTransport(Transport):
                 f"within {timeout:g}s"
             ) from None
         except Exception as exc:
+            if not channel_open(channel):
+                self._publish_channel_lost(channel, self._connection, _reason(exc))
+            elif isinstance(getattr(exc, "frame", None), spec.Basic.Nack):
+                self._nacked(channel)
             with translate_errors(self.masked_url, f"publish to {envelope.routing_key!r}"):
                 raise exc
             raise
@@ -600,8 +742,19 @@ class AmqpTransport(Transport):
             if mandatory and channel.message_id_delivery_tag.get(message_id) == tag:
                 del channel.message_id_delivery_tag[message_id]
         if isinstance(result, spec.Basic.Nack):
+            self._nacked(channel)
             raise PublishFailed(f"the broker refused the message to {envelope.routing_key!r}")
+        self._nacks = 0
         return None
+
+    def _nacked(self, channel: Any) -> None:
+        if channel is not self._channel:
+            return
+        self._nacks += 1
+        if self._nacks >= _NACKS_BEFORE_NEW_CHANNEL:
+            self._publish_channel_lost(
+                channel, self._connection, f"{self._nacks} publishes in a row were nacked"
+            )
 
     async def _publish_slowly(
         self, channel: Any, envelope: Envelope, mandatory: bool, timeout: float | None

@@ -112,6 +112,7 @@ class Transport(abc.ABC):
     def __init__(self) -> None:
         self._state: ConnectionState = "closed"
         self._listeners: list[StateListener] = []
+        self._reply_loss_listeners: list[Callable[[str], None]] = []
 
     @property
     def state(self) -> ConnectionState:
@@ -121,6 +122,14 @@ class Transport(abc.ABC):
     def add_state_listener(self, listener: StateListener) -> None:
         """Call ``listener`` on every state change."""
         self._listeners.append(listener)
+
+    def add_reply_loss_listener(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(reason)`` when replies on their way can no longer arrive.
+
+        A reconnect is reported as a state change; this is for the broker closing the
+        reply channel alone (the connection stays up, requests already sent are lost).
+        """
+        self._reply_loss_listeners.append(listener)
 
     def _set_state(self, state: ConnectionState) -> None:
         if state != self._state:
