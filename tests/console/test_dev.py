@@ -100,6 +100,8 @@ async def test_vincent_dev_without_a_terminal_reads_commands_from_stdin() -> Non
     assert done.returncode == 0, done.stderr
     assert "devtest.echo" in done.stdout and "devtest.slow" in done.stdout
     assert '"n": [' in done.stdout
+    # Tables in a pipe end their lines where the text does (no cell padding).
+    assert [line for line in done.stdout.splitlines() if line != line.rstrip()] == []
     assert "remote error LookupError: nothing called 'q'" in done.stdout
 
 

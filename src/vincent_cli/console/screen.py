@@ -39,9 +39,18 @@ class Screen:
         if self._held is not None:
             self._held.extend(renderables)
             return
+        console = self.console
         for renderable in renderables:
-            self.console.print(renderable, soft_wrap=isinstance(renderable, Text))
-        self.console.file.flush()
+            if console.is_terminal:
+                console.print(renderable, soft_wrap=isinstance(renderable, Text))
+                continue
+            # In a pipe, without the padding rich gives table cells up to their width:
+            # a line ends where its text does.
+            with console.capture() as captured:
+                console.print(renderable, soft_wrap=isinstance(renderable, Text))
+            text = captured.get()
+            console.file.write("\n".join(line.rstrip() for line in text.split("\n")))
+        console.file.flush()
 
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:
