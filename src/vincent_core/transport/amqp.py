@@ -271,6 +271,9 @@ class _Consumer(Subscription):
 
         ok = await channel.basic_consume(self.queue, on_message, exclusive=self.exclusive)
         self.tag = ok.consumer_tag
+        if self.cancelled:  # while it started (consuming again): stop this one too
+            await self.cancel()
+            return
         # The broker may end this consumer while the connection lives on: it closes the
         # channel (consumer_timeout, a refused ack) or cancels the consumer (its queue
         # was deleted, or its node went down). Either way, consume again.
