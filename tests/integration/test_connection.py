@@ -26,6 +26,19 @@ from vincent_core.wire.envelope import Envelope
 pytestmark = pytest.mark.rabbitmq
 
 
+def waiting_app(broker_url: str, exchange: str, key: str) -> tuple[Vincent, asyncio.Event]:
+    """An app whose ``key`` handler answers "done" once the event is set."""
+    app = Vincent(broker_url, exchange=exchange)
+    release = asyncio.Event()
+
+    @app.listen(key)
+    async def wait(msg: Message) -> str:
+        await release.wait()
+        return "done"
+
+    return app, release
+
+
 async def test_wrong_password_and_closed_port(broker_url: str) -> None:
     bad = broker_url.replace("guest:guest", "guest:wrong")
     with pytest.raises(AuthenticationFailed) as info:
@@ -53,13 +66,7 @@ async def test_several_urls_fail_over_to_a_live_node(broker_url: str, exchange: 
 async def test_refused_declares_do_not_disturb_calls_in_flight(
     broker_url: str, exchange: str, ns
 ) -> None:
-    app = Vincent(broker_url, exchange=exchange)
-    release = asyncio.Event()
-
-    @app.listen(ns("wait"))
-    async def wait(msg: Message) -> str:
-        await release.wait()
-        return "done"
+    app, release = waiting_app(broker_url, exchange, ns("wait"))
 
     async with app.running(), Client(broker_url, exchange=exchange) as client:
         pending = asyncio.create_task(client.call(ns("wait"), {}, timeout=20))
@@ -77,13 +84,7 @@ async def test_a_refused_publish_fails_the_calls_waiting_on_its_channel_at_once(
     """RabbitMQ closes the publish channel on a refused publish; the replies of calls
     in flight went with it (direct reply-to): they fail now, not at their timeout, and
     the next call goes out on the reopened channel."""
-    app = Vincent(broker_url, exchange=exchange)
-    release = asyncio.Event()
-
-    @app.listen(ns("wait"))
-    async def wait(msg: Message) -> str:
-        await release.wait()
-        return "done"
+    app, release = waiting_app(broker_url, exchange, ns("wait"))
 
     async with app.running(), Client(broker_url, exchange=exchange) as client:
         pending = asyncio.create_task(client.call(ns("wait"), {}, timeout=60))
@@ -134,13 +135,7 @@ async def test_a_publish_channel_that_only_nacks_is_replaced(
     """Nacks in a row with no ack between replace the publish channel (RabbitMQ 3.10
     can leave a channel nacking every publish after a quorum leader election); an ack
     between them resets the count. A full reject-publish queue stands in for it here."""
-    app = Vincent(broker_url, exchange=exchange)
-    release = asyncio.Event()
-
-    @app.listen(ns("wait"))
-    async def wait(msg: Message) -> str:
-        await release.wait()
-        return "done"
+    app, release = waiting_app(broker_url, exchange, ns("wait"))
 
     full = ns("full")
     async with app.running(), Client(broker_url, exchange=exchange) as client:
