@@ -7,7 +7,10 @@ importlib's and vincent's frames, and the command exits 2.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -19,10 +22,17 @@ from vincent_cli.exit_codes import USAGE, CommandError
 if TYPE_CHECKING:
     from vincent_core.app import Vincent
 
-__all__ = ["UserCodeError", "import_target", "load_app", "parse_target"]
+__all__ = ["UserCodeError", "import_target", "load_app", "parse_target", "user_code_error"]
 
 _OWN_DIR = str(Path(__file__).resolve().parent)
 _IMPORTLIB = str(Path(importlib.__file__ or "importlib").resolve().parent)
+#: where vincent's own frames and the asyncio machinery come from
+_OUR_FILES = (
+    f"{_OWN_DIR}{os.sep}",
+    f"{Path(_OWN_DIR).parent / 'vincent_core'}{os.sep}",
+    f"{Path(asyncio.__file__ or '').resolve().parent}{os.sep}",
+    str(Path(contextlib.__file__ or "").resolve()),
+)
 
 
 class UserCodeError(CommandError):
@@ -105,3 +115,16 @@ def load_app(target: str, cwd: Path | None = None) -> Vincent:
     if not isinstance(obj, Vincent):
         raise CommandError(f"{target!r} is a {type(obj).__name__}, not a vincent app (Vincent)")
     return obj
+
+
+def user_code_error(exc: Exception, doing: str) -> Exception:
+    """``exc``, raised while ``doing`` (``"starting examples.files:app"``), as the user's
+    error when their code raised it (an ``on_start`` hook): their traceback, from their
+    first frame on, and exit 2. Anything else is vincent's own and left as it is."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_OUR_FILES):
+        tb = tb.tb_next
+    if tb is None:
+        return exc
+    details = "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
+    return UserCodeError(f"{doing} raised {type(exc).__name__}", details)

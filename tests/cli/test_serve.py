@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from collections.abc import Callable
@@ -131,6 +132,59 @@ def test_a_module_raising_on_import_shows_the_users_traceback(cli: Cli, tmp_path
 def test_workers_stop_when_the_app_cannot_load(cli: Cli) -> None:
     result = cli.run("serve", "no_such_module_zz:app", "--workers", "2")
     assert result.code == 2
+
+
+FAILING_HOOK = """
+from vincent_core import Vincent
+
+app = Vincent()
+
+
+@app.listen("{key}")
+async def never(msg):
+    return None
+
+
+@app.on_start
+async def load_model(client):
+    {body}
+"""
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_on_start_hook_that_raises_shows_the_users_traceback(
+    cli: Cli, ns: Callable[..., str], tmp_path: Path, workers: str
+) -> None:
+    body = "raise RuntimeError('no model file')"
+    (tmp_path / "hook_app.py").write_text(FAILING_HOOK.format(key=ns("never"), body=body))
+    cli.cwd = tmp_path
+    result = cli.run("serve", "hook_app:app", "--workers", workers, "--grace", "5")
+    assert result.code == 2, result.stderr
+    # The traceback starts at the user's frame (each worker prints its own).
+    assert re.search(
+        r'^Traceback \(most recent call last\):\n  File ".*hook_app\.py", line 14, in load_model\n',
+        result.stderr,
+        re.MULTILINE,
+    ), result.stderr
+    assert "RuntimeError: no model file" in result.stderr
+    assert "vincent_cli" not in result.stderr and "asyncio" not in result.stderr
+    assert "vincent: error: serving hook_app:app raised RuntimeError" in result.stderr
+    if workers == "2":  # the supervisor stops instead of restarting them forever
+        assert "cannot load or start the app (exit 2): stopping" in result.stderr
+
+
+def test_an_on_start_hook_whose_call_fails_says_so_in_one_line(
+    cli: Cli, ns: Callable[..., str], tmp_path: Path
+) -> None:
+    body = f"await client.call({ns('nobody')!r}, {{}})"
+    (tmp_path / "hook_app.py").write_text(FAILING_HOOK.format(key=ns("never"), body=body))
+    cli.cwd = tmp_path
+    result = cli.run("serve", "hook_app:app")
+    assert result.code == 4, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"vincent: error: no route: nothing is bound to {ns('nobody')!r} on exchange "
+        f"{cli.env['VINCENT_EXCHANGE']!r}"
+    ]
 
 
 def test_routes_lists_the_listeners(cli: Cli) -> None:

@@ -152,8 +152,9 @@ def _serve_here(
     grace: float,
     metrics_port: int | None,
 ) -> None:
-    from vincent_cli.loading import load_app
+    from vincent_cli.loading import load_app, user_code_error
     from vincent_cli.supervisor import die_with_parent
+    from vincent_core.errors import VincentError
 
     die_with_parent()
     app = load_app(target)
@@ -169,6 +170,11 @@ def _serve_here(
         )
     try:
         app.run(url=url, exchange=exchange, concurrency=concurrency, grace=grace)
+    except VincentError:
+        raise
+    except Exception as exc:
+        # An on_start or on_stop hook of the app raised: the user's traceback, exit 2.
+        raise user_code_error(exc, f"serving {target}") from None
     finally:
         if server is not None:
             server.stop()

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sys
-import traceback
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -33,8 +31,6 @@ from prompt_toolkit.output import Output
 from rich.console import Console
 from rich.text import Text
 
-import vincent_cli
-import vincent_core
 from vincent_cli.console import render, repl
 from vincent_cli.console.commands import Commands
 from vincent_cli.console.editing import Editor
@@ -177,7 +173,9 @@ async def console_main(
                 except VincentError:
                     raise
                 except Exception as exc:
-                    raise _user_code_error(exc, app_ref) from None
+                    from vincent_cli.loading import user_code_error
+
+                    raise user_code_error(exc, f"starting {app_ref or 'the app'}") from None
                 if interactive:
                     stack.callback(screen.print, render.note(f"stopping {app_ref or 'the app'}"))
             if interactive:
@@ -186,31 +184,6 @@ async def console_main(
             else:
                 await repl.line_mode(commands, lines or repl.stream_lines())
     return OK
-
-
-#: where vincent's own frames and the asyncio machinery come from
-_OUR_FILES = (
-    *(
-        f"{Path(m.__file__ or '').resolve().parent}{os.sep}"
-        for m in (vincent_cli, vincent_core, asyncio)
-    ),
-    str(Path(contextlib.__file__ or "").resolve()),
-)
-
-
-def _user_code_error(exc: Exception, app_ref: str | None) -> Exception:
-    """``exc``, raised while the app started, as the user's error when their code raised
-    it (an ``on_start`` hook): their traceback, from their first frame on, and exit 2.
-    Anything else is vincent's own and left as it is."""
-    from vincent_cli.loading import UserCodeError
-
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_OUR_FILES):
-        tb = tb.tb_next
-    if tb is None:
-        return exc
-    details = "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
-    return UserCodeError(f"starting {app_ref or 'the app'} raised {type(exc).__name__}", details)
 
 
 def _banner(session: Session, app: Vincent | None, app_ref: str | None, dev: bool) -> Text:
