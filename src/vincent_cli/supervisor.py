@@ -129,7 +129,9 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         if code == USAGE:
             if self.reload_paths:
-                log.error("worker %d cannot load or start the app (exit 2): fix it and save", slot.number)
+                log.error(
+                    "worker %d cannot load or start the app (exit 2): fix it and save", slot.number
+                )
                 return
             log.error("worker %d cannot load or start the app (exit 2): stopping", slot.number)
             self._exit_code = USAGE
