@@ -7,8 +7,9 @@ import datetime as dt
 
 import pytest
 
-from tests.behaviour.support import Broker, depth
+from tests.behaviour.support import Broker, consumers, depth
 from vincent_core import Client, Message, NoRoute, Vincent
+from vincent_core import transport as transports
 from vincent_core.errors import ConfigurationError, EncodeError
 from vincent_core.wire.envelope import Envelope
 
@@ -170,6 +171,35 @@ async def test_a_publish_the_broker_refuses(
             await client.publish(envelope)
         await client.cast(ns("echo"), "cast after")
         assert await client.call(ns("echo"), "call after", timeout=10) == "call after"
+
+
+async def test_a_worker_whose_queue_is_deleted_declares_it_again(
+    broker: Broker, broker_url: str, exchange: str, ns
+) -> None:
+    """The broker cancels the consumer of a deleted queue while the connection lives
+    on: the worker declares its queue and bindings again and goes on consuming."""
+    app = Vincent(broker_url, exchange=exchange)
+
+    @app.listen(ns("echo"))
+    async def echo(msg: Message) -> object:
+        return msg.body
+
+    async with app.running(), Client(broker_url, exchange=exchange) as client:
+        assert await client.call(ns("echo"), 1, timeout=10) == 1
+        queue = app.listeners[0].queue_name()
+        # Deleted by someone else (an operator), on a connection of its own.
+        other = transports.create(broker_url)
+        await other.connect()
+        try:
+            await other.delete_queue(queue)
+        finally:
+            await other.close()
+
+        async def consumed_again() -> bool:
+            return await consumers(client, queue) == 1
+
+        await broker.eventually(consumed_again, timeout=20)
+        assert await client.call(ns("echo"), 2, timeout=10) == 2
 
 
 async def test_a_tap_on_a_work_queue_takes_only_what_it_handed_out(

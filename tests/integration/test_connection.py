@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 
-import aiormq
 import pytest
 
 from tests.integration.support import eventually
@@ -95,38 +94,6 @@ async def test_a_refused_publish_fails_the_calls_waiting_on_its_channel_at_once(
             await asyncio.wait_for(pending, 10)
         release.set()
         assert await client.call(ns("wait"), {}, timeout=10) == "done"
-
-
-async def test_a_worker_whose_queue_is_deleted_declares_it_again(
-    broker_url: str, exchange: str, ns
-) -> None:
-    """The broker cancels the consumer of a deleted queue while the connection lives
-    on: the worker declares its queue and bindings again and goes on consuming."""
-    app = Vincent(broker_url, exchange=exchange)
-
-    @app.listen(ns("echo"))
-    async def echo(msg: Message) -> object:
-        return msg.body
-
-    async with app.running(), Client(broker_url, exchange=exchange) as client:
-        assert await client.call(ns("echo"), 1, timeout=10) == 1
-        queue = app.listeners[0].queue_name()
-        # Deleted by someone else (an operator), on a connection of its own.
-        other = await aiormq.connect(broker_url)
-        try:
-            await (await other.channel()).queue_delete(queue)
-        finally:
-            await other.close()
-
-        async def consumed_again() -> bool:
-            info = await client.queue_info(queue)
-            return info is not None and info.consumers == 1
-
-        deadline = asyncio.get_running_loop().time() + 20
-        while not await consumed_again():
-            assert asyncio.get_running_loop().time() < deadline, "the worker did not come back"
-            await asyncio.sleep(0.05)
-        assert await client.call(ns("echo"), 2, timeout=10) == 2
 
 
 async def test_a_publish_channel_that_only_nacks_is_replaced(

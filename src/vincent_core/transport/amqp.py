@@ -77,6 +77,8 @@ _BACKOFF = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 # nacking every later one (docs/operations.md); a new channel is not affected. A full
 # queue with x-overflow=reject-publish nacks too, but acks to other queues reset this.
 _NACKS_BEFORE_NEW_CHANNEL = 3
+# How long a replaced publish channel stays open for the confirms still due on it.
+_RETIRE_WAIT = 5.0
 _UTC = dt.UTC
 
 
@@ -480,10 +482,18 @@ class AmqpTransport(Transport):
                 if self._reply_handlers:
                     await self._start_replies()
             if channel_open(dead):
-                # Replaced while open (it nacked everything): its close is ours.
-                self._spawn(dead.close())
+                # Replaced while open (it nacked everything): its close is ours, once
+                # what was published on it has its answer.
+                self._spawn(self._retire(dead))
             log.warning("replaced the publish channel on %s", self.masked_url)
             return channel
+
+    @staticmethod
+    async def _retire(channel: Any) -> None:
+        pending = [future for future in channel.confirmations.values() if not future.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=_RETIRE_WAIT)
+        await channel.close()
 
     def _restart_consumer(self, consumer: _Consumer, connection: Any, reason: str) -> None:
         if self._alive(connection):
@@ -685,10 +695,15 @@ class AmqpTransport(Transport):
         self, envelope: Envelope, *, mandatory: bool = False, timeout: float | None = None
     ) -> None:
         channel = self._channel
-        if not self._connected.is_set() or channel is None or not channel_open(channel):
+        if (
+            not self._connected.is_set()
+            or channel is None
+            or channel is self._lost_channel
+            or not channel_open(channel)
+        ):
             what = f"publish to {envelope.routing_key!r}"
             channel = await self._ready(timeout, what)
-            if not channel_open(channel):
+            if channel is self._lost_channel or not channel_open(channel):
                 self._publish_channel_lost(channel, self._connection, "closed")
                 try:
                     channel = await asyncio.wait_for(self._reopen_publish_channel(channel), timeout)

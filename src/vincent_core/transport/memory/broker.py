@@ -253,8 +253,10 @@ class MemoryBroker:
         *,
         prefetch: int,
         exclusive: bool = False,
+        cancelled: Callable[[], None] | None = None,
     ) -> Consumer:
-        """Add a consumer; ``deliver`` is called (under the broker's lock) per delivery."""
+        """Add a consumer; ``deliver`` is called (under the broker's lock) per delivery,
+        ``cancelled`` (under the lock too) if the broker ends it (its queue is deleted)."""
         with self._lock:
             what = f"consume {name!r}"
             if prefetch < 0:
@@ -265,7 +267,7 @@ class MemoryBroker:
                     f"{what}: ACCESS_REFUSED - queue {name!r} in exclusive use"
                 )
             tag = f"ctag-{connection.id}.{next(self._ids)}"
-            consumer = Consumer(tag, queue, connection, prefetch, exclusive, deliver)
+            consumer = Consumer(tag, queue, connection, prefetch, exclusive, deliver, cancelled)
             queue.add_consumer(consumer)
             connection.consumers.append(consumer)
             self._flow.dispatch(queue)

@@ -36,6 +36,8 @@ class Consumer:
     exclusive: bool
     #: hands a delivery to the consumer's event loop; False when that loop is gone
     deliver: Callable[[Unacked], bool]
+    #: told (under the broker's lock) that the broker cancelled it: its queue was deleted
+    cancelled_by_broker: Callable[[], None] | None = None
     unacked: int = 0
     active: bool = True
 

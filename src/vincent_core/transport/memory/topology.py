@@ -92,7 +92,7 @@ class Topology:
             )
 
     def delete(self, queue: MemoryQueue) -> None:
-        """Remove a queue with its messages and bindings; its consumers stop."""
+        """Remove a queue with its messages and bindings; its consumers stop (and are told)."""
         queue.deleted = True
         self.queues.pop(queue.name, None)
         queue.cancel_timer()
@@ -104,6 +104,8 @@ class Topology:
             queue.remove_consumer(consumer)
             if consumer in consumer.connection.consumers:
                 consumer.connection.consumers.remove(consumer)
+            if consumer.cancelled_by_broker is not None:
+                consumer.cancelled_by_broker()
 
     # -- bindings and routing ----------------------------------------------------------
 

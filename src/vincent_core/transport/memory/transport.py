@@ -8,10 +8,12 @@ onto it with ``call_soon_threadsafe``, so handlers always run on their own loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
 
 from vincent_core.config import mask_url
-from vincent_core.errors import ConnectionLost
+from vincent_core.errors import ConnectionLost, VincentError
 from vincent_core.transport.base import (
     Delivery,
     DeliveryHandler,
@@ -47,12 +49,15 @@ class _MemoryDelivery(Delivery):
 
 
 class _MemorySubscription(Subscription):
-    def __init__(self, broker: MemoryBroker, consumer: Consumer) -> None:
+    def __init__(self, broker: MemoryBroker, consumer: Consumer | None = None) -> None:
         self._broker = broker
         self.consumer = consumer
+        self.cancelled = False
 
     async def cancel(self) -> None:
-        self._broker.cancel(self.consumer)
+        self.cancelled = True
+        if self.consumer is not None:
+            self._broker.cancel(self.consumer)
 
 
 class MemoryTransport(Transport):
@@ -81,6 +86,10 @@ class MemoryTransport(Transport):
         self._connection: Connection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reply_handlers: list[ReplyHandler] = []
+        # What this connection declared and bound, declared again for a consumer whose
+        # queue is deleted under it (as the AMQP transport does).
+        self._queues: dict[str, QueueSpec] = {}
+        self._bindings: list[tuple[str, str, str]] = []
         # Handler tasks, referenced until done (the loop only keeps weak references).
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -117,7 +126,9 @@ class MemoryTransport(Transport):
 
     async def declare_queue(self, spec: QueueSpec) -> QueueInfo:
         broker, connection = self._live(f"declare queue {spec.name!r}")
-        return broker.declare_queue(connection, spec)
+        info = broker.declare_queue(connection, spec)
+        self._queues[spec.name] = spec
+        return info
 
     async def inspect_queue(self, name: str) -> QueueInfo | None:
         broker, connection = self._live(f"inspect queue {name!r}")
@@ -125,6 +136,8 @@ class MemoryTransport(Transport):
 
     async def delete_queue(self, name: str) -> None:
         broker, connection = self._live(f"delete queue {name!r}")
+        self._queues.pop(name, None)
+        self._bindings = [binding for binding in self._bindings if binding[0] != name]
         broker.delete_queue(connection, name)
 
     async def purge_queue(self, name: str) -> int:
@@ -134,10 +147,14 @@ class MemoryTransport(Transport):
     async def bind(self, queue: str, exchange: str, pattern: str) -> None:
         broker, connection = self._live(f"bind {queue!r} to {exchange!r}")
         broker.bind(connection, queue, exchange, pattern)
+        if (queue, exchange, pattern) not in self._bindings:
+            self._bindings.append((queue, exchange, pattern))
 
     async def unbind(self, queue: str, exchange: str, pattern: str) -> None:
         broker, connection = self._live(f"unbind {queue!r} from {exchange!r}")
         broker.unbind(connection, queue, exchange, pattern)
+        if (queue, exchange, pattern) in self._bindings:
+            self._bindings.remove((queue, exchange, pattern))
 
     # -- messages --------------------------------------------------------------------
 
@@ -163,10 +180,44 @@ class MemoryTransport(Transport):
                 return False
             return True
 
-        consumer = broker.consume(
-            connection, queue, deliver, prefetch=prefetch, exclusive=exclusive
-        )
-        return _MemorySubscription(broker, consumer)
+        subscription = _MemorySubscription(broker)
+
+        def start() -> None:
+            subscription.consumer = broker.consume(
+                connection,
+                queue,
+                deliver,
+                prefetch=prefetch,
+                exclusive=exclusive,
+                cancelled=cancelled,
+            )
+
+        def cancelled() -> None:
+            # Under the broker's lock, maybe on another thread: only schedule here.
+            with contextlib.suppress(RuntimeError):  # the loop is closed
+                loop.call_soon_threadsafe(self._consume_again, subscription, queue, start)
+
+        start()
+        return subscription
+
+    def _consume_again(
+        self, subscription: _MemorySubscription, queue: str, start: Callable[[], None]
+    ) -> None:
+        if subscription.cancelled or self._connection is None or not self._connection.open:
+            return
+        log.warning("consumer of %r cancelled by the broker; consuming again", queue)
+        broker, connection = self._live(f"consume {queue!r}")
+        try:
+            queue_spec = self._queues.get(queue)
+            if queue_spec is not None:
+                broker.declare_queue(connection, queue_spec)
+                for name, exchange, pattern in self._bindings:
+                    if name == queue:
+                        broker.bind(connection, name, exchange, pattern)
+            start()
+        except VincentError as exc:
+            # Nothing here would change by waiting (no other node, no outage).
+            log.error("consume %r again failed (%s)", queue, exc)
 
     def _start(self, handler: DeliveryHandler, delivery: _MemoryDelivery) -> None:
         if delivery.unacked.settled:
