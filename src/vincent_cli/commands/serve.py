@@ -173,7 +173,8 @@ def _serve_here(
     except VincentError:
         raise
     except Exception as exc:
-        # An on_start or on_stop hook of the app raised: the user's traceback, exit 2.
+        # An on_start hook of the app raised: the user's traceback, exit 2 (on_stop
+        # hooks are only logged by the app).
         raise user_code_error(exc, f"serving {target}") from None
     finally:
         if server is not None:
