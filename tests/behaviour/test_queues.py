@@ -11,6 +11,7 @@ from tests.behaviour.support import Broker, consumers, depth
 from vincent_core import Client, Message, NoRoute, Vincent
 from vincent_core import transport as transports
 from vincent_core.errors import ConfigurationError, EncodeError
+from vincent_core.transport.base import Delivery, QueueSpec
 from vincent_core.wire.envelope import Envelope
 
 
@@ -200,6 +201,36 @@ async def test_a_worker_whose_queue_is_deleted_declares_it_again(
 
         await broker.eventually(consumed_again, timeout=20)
         assert await client.call(ns("echo"), 2, timeout=10) == 2
+
+
+async def test_a_queue_deleted_by_its_own_consumer_stays_deleted(
+    broker: Broker, broker_url: str, ns, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Deleting a queue on the connection that consumes it ends that consumer for good:
+    only a deletion by someone else is undone."""
+    queue = ns("own")
+    caplog.set_level("WARNING", logger="vincent.transport")
+    transport = transports.create(broker_url)
+    await transport.connect()
+    try:
+        await transport.declare_queue(QueueSpec(queue))
+
+        async def drop(delivery: Delivery) -> None:
+            await delivery.ack()
+
+        await transport.consume(queue, drop, prefetch=1)
+        await transport.delete_queue(queue)
+        # A round trip to the broker, and a turn of the loop for memory://'s callbacks:
+        # a restart would have been scheduled and tried by then.
+        await transport.declare_queue(QueueSpec(ns("other")))
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert await transport.inspect_queue(ns("other")) is not None
+        assert await transport.inspect_queue(queue) is None
+        await transport.delete_queue(ns("other"))
+    finally:
+        await transport.close()
+    assert "consuming again" not in caplog.text and "again failed" not in caplog.text
 
 
 async def test_a_tap_on_a_work_queue_takes_only_what_it_handed_out(

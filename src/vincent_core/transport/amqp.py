@@ -662,6 +662,9 @@ class AmqpTransport(Transport):
     async def delete_queue(self, name: str) -> None:
         self._queues.pop(name, None)
         self._bindings = [b for b in self._bindings if b[0] != name]
+        for consumer in [c for c in self._consumers if c.queue == name]:
+            # The broker would cancel them anyway: as our own doing, not to be undone.
+            await consumer.cancel()
         if not self._connected.is_set():
             # Forgotten locally, so a reconnect will not declare it again; waiting for the
             # broker here would hang a shutdown during an outage.

@@ -49,9 +49,10 @@ class _MemoryDelivery(Delivery):
 
 
 class _MemorySubscription(Subscription):
-    def __init__(self, broker: MemoryBroker, consumer: Consumer | None = None) -> None:
+    def __init__(self, broker: MemoryBroker, queue: str) -> None:
         self._broker = broker
-        self.consumer = consumer
+        self.queue = queue
+        self.consumer: Consumer | None = None
         self.cancelled = False
 
     async def cancel(self) -> None:
@@ -90,6 +91,7 @@ class MemoryTransport(Transport):
         # queue is deleted under it (as the AMQP transport does).
         self._queues: dict[str, QueueSpec] = {}
         self._bindings: list[tuple[str, str, str]] = []
+        self._subscriptions: list[_MemorySubscription] = []
         # Handler tasks, referenced until done (the loop only keeps weak references).
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -138,6 +140,11 @@ class MemoryTransport(Transport):
         broker, connection = self._live(f"delete queue {name!r}")
         self._queues.pop(name, None)
         self._bindings = [binding for binding in self._bindings if binding[0] != name]
+        for subscription in self._subscriptions:
+            if subscription.queue == name:
+                # Ended by our own doing: not to be consumed again.
+                await subscription.cancel()
+        self._subscriptions = [sub for sub in self._subscriptions if not sub.cancelled]
         broker.delete_queue(connection, name)
 
     async def purge_queue(self, name: str) -> int:
@@ -180,7 +187,9 @@ class MemoryTransport(Transport):
                 return False
             return True
 
-        subscription = _MemorySubscription(broker)
+        subscription = _MemorySubscription(broker, queue)
+        self._subscriptions = [sub for sub in self._subscriptions if not sub.cancelled]
+        self._subscriptions.append(subscription)
 
         def start() -> None:
             subscription.consumer = broker.consume(
