@@ -351,10 +351,12 @@ class AmqpTransport(Transport):
         self._bindings: list[tuple[str, str, str]] = []
         self._consumers: list[_Consumer] = []
         self._reply_handlers: list[ReplyHandler] = []
-        self._reopening: asyncio.Lock | None = None
+        # Python 3.10+: a Lock binds to the running loop on first use, not here.
+        self._reopening = asyncio.Lock()
         self._lost_channel: Any = None
         self._nacks = 0
-        self._restarts: set[asyncio.Task[Any]] = set()
+        #: channel reopens, consumer restarts and channel closes under way
+        self._background: set[asyncio.Task[Any]] = set()
         self.unclaimed_replies = 0
         self._replies_ready: asyncio.Future[None] | None = None
 
@@ -459,19 +461,17 @@ class AmqpTransport(Transport):
 
     def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(coroutine)
-        self._restarts.add(task)
+        self._background.add(task)
         task.add_done_callback(self._spawned_done)
 
     def _spawned_done(self, task: asyncio.Task[Any]) -> None:
-        self._restarts.discard(task)
+        self._background.discard(task)
         if not task.cancelled() and task.exception() is not None:
             # The next publish tries again, and a lost connection is the reconnect's.
             log.warning("on %s: %s", self.masked_url, task.exception())
 
     async def _reopen_publish_channel(self, dead: Any) -> Any:
         """The publish channel in place of ``dead`` (opened once, whoever asks first)."""
-        if self._reopening is None:
-            self._reopening = asyncio.Lock()
         async with self._reopening:
             connection = self._connection
             if self._channel is not dead or not self._alive(connection):
@@ -578,7 +578,7 @@ class AmqpTransport(Transport):
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
-        for task in list(self._restarts):
+        for task in list(self._background):
             task.cancel()
         self._confirm_deadlines.close()
         if self._connection is not None:
