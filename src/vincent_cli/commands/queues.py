@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from vincent_cli.exit_codes import CommandError
+from vincent_cli.management import get_json, vhost_of
 from vincent_cli.output.emit import Output
 from vincent_cli.runtime import SignalStop, get_runtime, run_async
 from vincent_cli.settings import Settings
@@ -32,36 +33,13 @@ class QueueRow:
     consumers: int
 
 
-def _credentials(broker_url: str, api_url: str) -> tuple[str, str, str]:
-    """(api base URL without credentials, user, password), the API's own first."""
-    import urllib.parse
-
-    api = urllib.parse.urlsplit(api_url)
-    broker = urllib.parse.urlsplit(broker_url.split(",")[0])
-    user = urllib.parse.unquote(api.username or broker.username or "guest")
-    password = urllib.parse.unquote(api.password or broker.password or "guest")
-    host = api.hostname or ""
-    netloc = f"{host}:{api.port}" if api.port else host
-    return urllib.parse.urlunsplit(api._replace(netloc=netloc)).rstrip("/"), user, password
-
-
 def management_queues(broker_url: str, api_url: str, timeout: float = 5.0) -> list[QueueRow]:
     """Every queue of the broker URL's vhost, from the management HTTP API."""
-    import base64
-    import json
     import urllib.parse
-    import urllib.request
 
-    base, user, password = _credentials(broker_url, api_url)
-    path = urllib.parse.urlsplit(broker_url.split(",")[0]).path
-    vhost = urllib.parse.unquote(path[1:]) if len(path) > 1 else "/"
-    columns = "name,messages_ready,consumers"
-    url = f"{base}/api/queues/{urllib.parse.quote(vhost, safe='')}?columns={columns}"
-    request = urllib.request.Request(url)
-    token = base64.b64encode(f"{user}:{password}".encode()).decode()
-    request.add_header("Authorization", f"Basic {token}")
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        data: Any = json.load(response)
+    vhost = urllib.parse.quote(vhost_of(broker_url), safe="")
+    path = f"/api/queues/{vhost}?columns=name,messages_ready,consumers"
+    data = get_json(broker_url, api_url, path, timeout)
     return [
         QueueRow(str(q["name"]), int(q.get("messages_ready") or 0), int(q.get("consumers") or 0))
         for q in data
