@@ -41,7 +41,7 @@ class OneShot(Scenario):
         import vincent_core
 
         for package in (vincent_core, vincent_cli):
-            compileall.compile_dir(Path(package.__file__).parent, quiet=1)
+            compileall.compile_dir(Path(str(package.__file__)).parent, quiet=1)
         self.key = self.env.name("oneshot")
         await self.env.admin.queue(self.key)
         self.body = body_bytes(1).decode()

@@ -16,7 +16,7 @@ from vincent_core.transport.memory import VirtualClock, get_broker, reset_broker
 
 
 @pytest.fixture(params=[pytest.param("rabbitmq", marks=pytest.mark.rabbitmq), "memory"])
-def broker(request: pytest.FixtureRequest, ns: Callable[[str], str]) -> Iterator[Broker]:
+def broker(request: pytest.FixtureRequest, ns: Callable[..., str]) -> Iterator[Broker]:
     """The broker under test."""
     if request.param == "rabbitmq":
         yield Broker("rabbitmq", request.getfixturevalue("rabbit_node").url)

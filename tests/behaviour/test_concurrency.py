@@ -44,7 +44,7 @@ async def test_unfinished_messages_go_back_when_the_grace_period_ends(
     worker started later handles them (redelivered)."""
     app = Vincent(broker_url, exchange=exchange)
     never = asyncio.Event()
-    started: list[object] = []
+    started: list[tuple[int, bool]] = []
 
     @app.listen(ns("stuck"), concurrency=2)
     async def stuck(msg: Message) -> None:

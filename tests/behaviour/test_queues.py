@@ -104,7 +104,8 @@ async def test_raw_bodies_stay_bytes(broker_url: str, exchange: str, ns) -> None
     @app.listen(ns("blob"))
     async def blob(msg: Message) -> bytes:
         await got.put(msg)
-        return msg.body[::-1]
+        body: bytes = msg.body
+        return body[::-1]
 
     async with app.running(), Client(broker_url, exchange=exchange) as client:
         assert await client.call(ns("blob"), b"\x00\x01\xff") == b"\xff\x01\x00"

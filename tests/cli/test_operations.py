@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import signal
 import socket
 import time
@@ -29,6 +30,10 @@ def fetch(port: int, path: str) -> tuple[int, str]:
         return error.code, error.read().decode()
     except OSError as error:
         return 0, str(error)
+
+
+def healthy(port: int) -> bool:
+    return fetch(port, "/healthz")[0] == 200
 
 
 def eventually(condition: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -132,7 +137,7 @@ def test_each_worker_process_serves_metrics_on_its_own_port(
         "echo", "--workers", "2", "--grace", "5", "--metrics-port", str(port), CLI_PREFIX=ns()
     )
     for worker_port in (port, port + 1):
-        eventually(lambda p=worker_port: fetch(p, "/healthz")[0] == 200)
+        eventually(functools.partial(healthy, worker_port))
         status, metrics = fetch(worker_port, "/metrics")
         assert status == 200
         assert "vincent_connection_state" in metrics

@@ -47,7 +47,7 @@ class Tally:
     samples: dict[str, str] = field(default_factory=dict)
 
 
-async def eventually(condition, timeout: float, what=str) -> None:  # type: ignore[no-untyped-def]
+async def eventually(condition, timeout: float, what=str) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not await condition():

@@ -43,7 +43,7 @@ def test_json_strings_are_keys_only_before_a_colon() -> None:
 def test_the_prompt_toolkit_lexer_splits_lines() -> None:
     document = Document('cast k {"a":\n  [1, 2]}')
     get_line = ConsoleLexer().lex_document(document)
-    assert "".join(text for _, text in get_line(1)) == "  [1, 2]}"
+    assert "".join(fragment[1] for fragment in get_line(1)) == "  [1, 2]}"
     assert ("class:json.number", "1") in get_line(1)
     assert get_line(5) == []
     json_line = ConsoleLexer(json_only=True).lex_document(Document('{"a": null}'))(0)

@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 import uuid
+from typing import Any
 
 import pika
 import pytest
@@ -17,16 +18,18 @@ from vincent_core.wire.replies import STATUS_HEADER
 pytestmark = pytest.mark.rabbitmq
 
 
-def tutorial_rpc_call(url: str, queue: str, body: bytes, timeout: float = 20) -> tuple[bytes, dict]:
+def tutorial_rpc_call(
+    url: str, queue: str, body: bytes, timeout: float = 20
+) -> tuple[bytes, dict[str, Any]]:
     """The RabbitMQ tutorial's RPC client: exclusive callback queue, default exchange."""
     connection = pika.BlockingConnection(pika.URLParameters(url))
     try:
         channel = connection.channel()
         callback_queue = channel.queue_declare(queue="", exclusive=True).method.queue
         correlation_id = str(uuid.uuid4())
-        answer: list[tuple[bytes, dict]] = []
+        answer: list[tuple[bytes, dict[str, Any]]] = []
 
-        def on_response(ch, method, props, reply_body) -> None:  # type: ignore[no-untyped-def]
+        def on_response(ch, method, props, reply_body) -> None:
             if props.correlation_id == correlation_id:
                 answer.append((reply_body, props.headers or {}))
 
@@ -73,7 +76,7 @@ def tutorial_rpc_server(
     channel = connection.channel()
     channel.queue_declare(queue=queue)
 
-    def on_request(ch, method, props, body) -> None:  # type: ignore[no-untyped-def]
+    def on_request(ch, method, props, body) -> None:
         ch.basic_publish(
             exchange="",
             routing_key=props.reply_to,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -14,13 +15,13 @@ from vincent_core.errors import ConfigurationError, EncodeError
 from vincent_core.testing import FakeClient, call_handler, call_service, fake_message
 
 
-async def convert(msg: Message) -> dict:
+async def convert(msg: Message) -> dict[str, Any]:
     rate = await msg.call("rate.get", {"currency": msg["currency"]})
     await msg.cast("amount.converted", {"amount": msg["amount"] * rate})
     return {"amount": msg["amount"] * rate, "redelivered": msg.redelivered}
 
 
-def convert_sync(msg: Message) -> dict:  # a plain def: msg.call blocks
+def convert_sync(msg: Message) -> dict[str, Any]:  # a plain def: msg.call blocks
     rate = msg.call("rate.get", {"currency": msg["currency"]})
     msg.cast("amount.converted", {"amount": msg["amount"] * rate})
     return {"amount": msg["amount"] * rate}
@@ -98,7 +99,7 @@ class Store(Service):
     async def handle_cast(self) -> None:
         await self.cast("file.stored", {"file": self.params["file"]})
 
-    def handle_call(self) -> dict:
+    def handle_call(self) -> dict[str, Any]:
         size = self.call("file.size", {"file": self.params["file"]})
         return {"file": self.params["file"], "size": size, "key": self.message.key}
 

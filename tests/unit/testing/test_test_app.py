@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ def make_app() -> Vincent:
         await client.cast("shop.up", {"ready": True})
 
     @app.listen("order.place")
-    async def place(msg: Message) -> dict:
+    async def place(msg: Message) -> dict[str, Any]:
         price = await msg.call("price.get", {"item": msg["item"]})
         await msg.cast("order.placed", {"item": msg["item"], "price": price})
         return {"price": price}
