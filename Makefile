@@ -37,7 +37,7 @@ format: install
 	$(VENV)/bin/ruff check --fix src tests tools bench examples
 
 test: install rabbitmq lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --cov --cov-report=term
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
