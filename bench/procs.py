@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import tempfile
@@ -23,12 +24,29 @@ def memory_mb(pid: int, field: str = "VmRSS") -> float:
     raise RuntimeError(f"no {field} for process {pid}")
 
 
+#: roles that run as a user runs them: ``vincent serve MODULE:OBJ`` with default settings
+SERVED = {"vincent-echo": "bench.apps:echo", "vincent-chain": "bench.apps:chain"}
+
+
 class WorkerProcess:
-    """``python -m bench.worker ROLE ...`` in its own process, ready once it consumes."""
+    """A worker in its own process, ready once it consumes: ``vincent serve`` for the
+    vincent echo and chain roles (:data:`SERVED`), ``python -m bench.worker ROLE ...`` for
+    the others."""
 
     def __init__(self, role: str, url: str, exchange: str, *keys: str, prefetch: int) -> None:
-        self.arguments = [role, url, exchange, *keys, "--prefetch", str(prefetch)]
         self.role = role
+        self.env: dict[str, str] | None = None
+        if role in SERVED:
+            self.arguments = ["-m", "vincent_cli", "serve", SERVED[role]]
+            self.env = {
+                **os.environ,
+                "VINCENT_BROKER_URL": url,
+                "VINCENT_EXCHANGE": exchange,
+                "BENCH_KEYS": ",".join(keys),
+            }
+        else:
+            self.arguments = ["-m", "bench.worker", role, url, exchange, *keys]
+            self.arguments += ["--prefetch", str(prefetch)]
         self.process: asyncio.subprocess.Process | None = None
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by __aexit__
 
@@ -40,10 +58,9 @@ class WorkerProcess:
     async def start(self, timeout: float = 60.0) -> WorkerProcess:
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "bench.worker",
             *self.arguments,
             cwd=REPO,
+            env=self.env,
             stdout=asyncio.subprocess.PIPE,
             stderr=self._log,
         )

@@ -16,8 +16,8 @@ __all__ = ["machine", "markdown_table", "text_table", "update_readme"]
 
 README_START = "<!-- results:start -->"
 README_END = "<!-- results:end -->"
-HEADERS = ("scenario", "variant", "metric", "better", "vincent", BASELINE, "ratio", "target",
-           "met", "reference")  # fmt: skip
+HEADERS = ("scenario", "variant", "metric", "better", "vincent", BASELINE, "ratio", "pika",
+           "× pika", "target", "met")  # fmt: skip
 
 
 def machine(rabbitmq: str) -> dict[str, Any]:
@@ -65,19 +65,22 @@ def number(value: float | None) -> str:
     return f"{value:.2f}"
 
 
+def _times(ratio: float | None) -> str:
+    return f"{ratio:.2f}×" if ratio is not None else "-"
+
+
 def cells(row: Row) -> tuple[str, ...]:
     met = {True: "yes", False: "NO", None: ""}[row.met]
-    references = ", ".join(f"{name} {number(value)}" for name, value in row.references.items())
-    ratio = f"{row.ratio:.2f}×" if row.ratio is not None else "-"
     return (row.scenario, row.variant, row.metric, row.better, number(row.vincent),
-            number(row.baseline), ratio, row.target, met, references)  # fmt: skip
+            number(row.baseline), _times(row.ratio), number(row.references.get("pika")),
+            _times(row.ratio_to("pika")), row.target, met)  # fmt: skip
 
 
 def text_table(rows: list[Row]) -> str:
     """Aligned columns for the terminal; numbers right-aligned."""
     table = [HEADERS, *(cells(row) for row in rows)]
     widths = [max(len(line[i]) for line in table) for i in range(len(HEADERS))]
-    numeric = {4, 5, 6}
+    numeric = {4, 5, 6, 7, 8}
     lines = []
     for index, line in enumerate(table):
         parts = [
@@ -91,7 +94,7 @@ def text_table(rows: list[Row]) -> str:
 
 
 def markdown_table(rows: list[Row]) -> str:
-    align = ["---", "---", "---", "---", "---:", "---:", "---:", "---", "---", "---"]
+    align = ["---", "---", "---", "---", "---:", "---:", "---:", "---:", "---:", "---", "---"]
     lines = ["| " + " | ".join(HEADERS) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(cells(row)) + " |" for row in rows]
     return "\n".join(lines)

@@ -35,15 +35,21 @@ Better = Literal["higher", "lower"]
 
 @dataclass(frozen=True)
 class Target:
-    """A goal of issue 7: on the ratio vincent/baseline, or on vincent's own value."""
+    """A goal: on the ratio vincent/aio-pika (``ratio``), on the ratio to a reference
+    column (``pika``), or on vincent's own value (``vincent``)."""
 
     text: str
     op: Literal[">=", "<="]
     value: float
-    on: Literal["ratio", "vincent"] = "ratio"
+    on: str = "ratio"
 
-    def met(self, ratio: float | None, vincent: float | None) -> bool | None:
-        measured = ratio if self.on == "ratio" else vincent
+    def met(self, row: Row) -> bool | None:
+        if self.on == "ratio":
+            measured = row.ratio
+        elif self.on == "vincent":
+            measured = row.vincent
+        else:
+            measured = row.ratio_to(self.on)
         if measured is None:
             return None
         return measured >= self.value if self.op == ">=" else measured <= self.value
@@ -184,6 +190,13 @@ class Row:
             return None
         return self.vincent / self.baseline
 
+    def ratio_to(self, reference: str) -> float | None:
+        """vincent / a reference column (``pika``), when both were measured."""
+        other = self.references.get(reference)
+        if self.vincent is None or not other:
+            return None
+        return self.vincent / other
+
 
 @dataclass
 class ScenarioResult:
@@ -223,7 +236,7 @@ class ScenarioResult:
                     None,
                 )
                 if metric.target is not None:
-                    row.met = metric.target.met(row.ratio, vincent)
+                    row.met = metric.target.met(row)
                 result.append(row)
         return result
 
@@ -235,7 +248,10 @@ class ScenarioResult:
             "seconds": round(self.seconds, 1),
             "error": self.error,
             "samples": self.samples,
-            "rows": [{**vars(row), "ratio": row.ratio} for row in self.rows(scenario)],
+            "rows": [
+                {**vars(row), "ratio": row.ratio, "ratio_pika": row.ratio_to("pika")}
+                for row in self.rows(scenario)
+            ],
         }
 
 

@@ -3,10 +3,13 @@
 ``python -m bench.worker ROLE URL EXCHANGE KEY [KEY2] [--prefetch N]`` prints ``ready``
 once it consumes and stops on SIGTERM. Roles:
 
-- ``vincent-echo`` / ``aio-pika-echo`` / ``pika-echo``: reply to every call with its body.
-- ``vincent-chain`` / ``aio-pika-chain``: KEY calls KEY2 (an echo) and replies with that.
+- ``aio-pika-echo`` / ``pika-echo``: reply to every call with its body.
+- ``aio-pika-chain``: KEY calls KEY2 (an echo) and replies with that.
 - ``vincent-rss`` / ``aio-pika-rss``: connected but idle until SIGUSR1, then consume with a
   20 ms handler (the backlog scenario).
+
+vincent's echo and chain workers are not here: they run as users run them, with
+``vincent serve bench.apps:echo`` (see :mod:`bench.apps` and ``procs.SERVED``).
 """
 
 from __future__ import annotations
@@ -37,34 +40,17 @@ async def vincent_worker(
     from vincent_core import Message, Vincent
 
     app = Vincent(url, exchange=exchange, concurrency=prefetch)
-    if role == "echo":
+    active = False
 
-        @app.listen(keys[0])
-        async def echo(msg: Message) -> object:
-            return msg.body
+    def activate() -> None:
+        nonlocal active
+        active = True
 
-    elif role == "chain":
+    @app.listen(keys[0], active=lambda: active, active_interval=0.05)
+    async def slow(msg: Message) -> None:
+        await asyncio.sleep(HANDLER_SECONDS)
 
-        @app.listen(keys[0])
-        async def first(msg: Message) -> object:
-            return await msg.call(keys[1], msg.body)
-
-        @app.listen(keys[1])
-        async def second(msg: Message) -> object:
-            return msg.body
-
-    else:
-        active = False
-
-        def activate() -> None:
-            nonlocal active
-            active = True
-
-        @app.listen(keys[0], active=lambda: active, active_interval=0.05)
-        async def slow(msg: Message) -> None:
-            await asyncio.sleep(HANDLER_SECONDS)
-
-        app.on_start(lambda client: _on_signal(signal.SIGUSR1, activate))
+    app.on_start(lambda client: _on_signal(signal.SIGUSR1, activate))
 
     app.on_start(lambda client: _ready())
     await app.serve(grace=5.0)
@@ -140,7 +126,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "role",
         choices=[
-            *(f"{s}-{r}" for s in ("vincent", "aio-pika") for r in ("echo", "chain", "rss")),
+            *(f"aio-pika-{role}" for role in ("echo", "chain", "rss")),
+            "vincent-rss",
             "pika-echo",
         ],
     )

@@ -82,9 +82,9 @@ class CallLatency(_Calls):
     name = "latency"
     references = ("pika",)
     metrics = (
-        Metric("p50 ms", "lower", Target("≤ 1.0× aio-pika", "<=", 1.0)),
+        Metric("p50 ms", "lower", Target("≤ 1.0× pika", "<=", 1.0, "pika")),
         Metric("p90 ms", "lower"),
-        Metric("p99 ms", "lower"),
+        Metric("p99 ms", "lower", Target("≤ 1.0× pika", "<=", 1.0, "pika")),
     )
 
     @property
@@ -124,7 +124,7 @@ class CallLatency(_Calls):
 class CallThroughput(_Calls):
     number = 4
     name = "calls"
-    metrics = (Metric("calls/s", "higher", Target("≥ 2.0× aio-pika", ">=", 2.0)),)
+    metrics = (Metric("calls/s", "higher", Target("≥ 2.5× aio-pika", ">=", 2.5)),)
 
     @property
     def title(self) -> str:

@@ -15,7 +15,7 @@ __all__ = ["Cast"]
 class Cast(Scenario):
     number = 1
     name = "cast"
-    metrics = (Metric("msg/s", "higher", Target("≥ 1.5× aio-pika", ">=", 1.5)),)
+    metrics = (Metric("msg/s", "higher", Target("≥ 2.5× aio-pika", ">=", 2.5)),)
 
     @property
     def title(self) -> str:
