@@ -153,16 +153,17 @@ def report(exc: BaseException, output: Output) -> int:
     """Print an expected failure as one line (plus hints) and return its exit code; show
     the traceback of anything unexpected (a bug in vincent) and return 1."""
     from vincent_cli.loading import UserCodeError
+    from vincent_core.config import mask_text
 
     code = exit_code_for(exc)
     if code is None:
         import traceback
 
-        traceback.print_exception(exc)
+        output.stderr.write(mask_text("".join(traceback.format_exception(exc))))
         output.error(f"unexpected {type(exc).__name__}: this is a bug in vincent, please report it")
         return REMOTE_ERROR
     if isinstance(exc, UserCodeError):
-        output.stderr.write(exc.details + "\n")
+        output.stderr.write(mask_text(exc.details) + "\n")
     output.error(describe(exc))
     return code
 

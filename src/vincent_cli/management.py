@@ -1,45 +1,158 @@
 """The RabbitMQ management HTTP API, for what AMQP cannot tell (listing queues, bindings).
 
-One place sends requests to it, so that one place decides which credentials go where.
+One place sends requests to it, so that one place decides which credentials go where:
+
+1. credentials in the API URL itself (``http://user:password@host:15672``) go there;
+2. else ``VINCENT_API_USER`` / ``VINCENT_API_PASSWORD``, unless the API URL comes from a
+   configuration file found in a parent directory;
+3. else the broker URL's user and password, only when the API is on the broker's own
+   host (one of them, for a cluster), and never to an API URL that a parent
+   directory's configuration file names for a broker URL it did not give;
+4. else nothing is sent and :class:`ManagementRefused` says what to do.
+
+And never in clear text: an ``http://`` API with an ``amqps://`` broker is refused unless
+the API URL was given on the command line (``--api``), where the user chose it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import urllib.parse
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["api_credentials", "get_json", "vhost_of"]
+from vincent_cli.exit_codes import CommandError
+
+if TYPE_CHECKING:
+    from vincent_cli.settings import Settings
+
+__all__ = ["ApiAccess", "ManagementRefused", "api_access", "get_json", "vhost_of"]
 
 
-def api_credentials(broker_url: str, api_url: str) -> tuple[str, str, str]:
-    """(api base URL without credentials, user, password), the API's own first."""
-    import urllib.parse
+class ManagementRefused(CommandError):
+    """vincent will not send credentials to this management API (exit 2)."""
 
-    api = urllib.parse.urlsplit(api_url)
-    broker = urllib.parse.urlsplit(broker_url.split(",")[0])
-    user = urllib.parse.unquote(api.username or broker.username or "guest")
-    password = urllib.parse.unquote(api.password or broker.password or "guest")
-    host = api.hostname or ""
-    netloc = f"{host}:{api.port}" if api.port else host
-    return urllib.parse.urlunsplit(api._replace(netloc=netloc)).rstrip("/"), user, password
+
+@dataclass(frozen=True, slots=True)
+class ApiAccess:
+    """Where requests go and with which credentials (``base`` carries none)."""
+
+    base: str
+    user: str
+    password: str
+    #: where the credentials came from, for messages: "the API URL", "VINCENT_API_USER"...
+    credentials_from: str
+
+
+def _split(url: str) -> urllib.parse.SplitResult:
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        from vincent_core.config import mask_url
+
+        raise CommandError(f"bad management API URL {mask_url(url)}: {exc}") from None
+    return parts
+
+
+def _host(parts: urllib.parse.SplitResult) -> str:
+    return (parts.hostname or "").rstrip(".").lower()
+
+
+def api_access(settings: Settings) -> ApiAccess:
+    """How to reach ``settings.api``, or :class:`ManagementRefused` (see the module doc)."""
+    from vincent_core.config import mask_url
+
+    if not settings.api:
+        raise CommandError("no management API URL: pass --api URL or set VINCENT_API_URL")
+    api = _split(settings.api)
+    shown = mask_url(settings.api)
+    if api.scheme.lower() not in ("http", "https") or not api.hostname:
+        raise CommandError(f"bad management API URL {shown}: use http://host:15672 or https://")
+    brokers = [
+        urllib.parse.urlsplit(part.strip())
+        for part in settings.url.split(",")
+        if part.strip() and "://" in part
+    ]
+    origin = settings.origin("api")
+    if (
+        api.scheme.lower() == "http"
+        and any(b.scheme.lower() == "amqps" for b in brokers)
+        and origin != "flag"
+    ):
+        raise ManagementRefused(
+            f"refusing to send credentials in clear text to {shown}: the broker is amqps://",
+            hint="hint: use https:// for the management API, or pass --api URL on the "
+            "command line to accept plain http://",
+        )
+    netloc = _host(api) if ":" not in _host(api) else f"[{_host(api)}]"
+    if api.port:
+        netloc += f":{api.port}"
+    base = urllib.parse.urlunsplit(api._replace(netloc=netloc, query="", fragment=""))
+    base = base.rstrip("/")
+    if api.username is not None:
+        return ApiAccess(
+            base,
+            urllib.parse.unquote(api.username),
+            urllib.parse.unquote(api.password or ""),
+            "the API URL",
+        )
+    from_parent = origin == "parent file"
+    if settings.api_user and not from_parent:
+        return ApiAccess(base, settings.api_user, settings.api_password or "", "VINCENT_API_USER")
+    where = f"{settings.sources.get('api', '')}"
+    if from_parent and settings.origin("url") != "parent file":
+        raise ManagementRefused(
+            f"not sending credentials to {shown}: it comes from {where}, a configuration "
+            "file in a parent directory, which cannot redirect credentials",
+            hint="hint: pass --api URL or set VINCENT_API_URL, or give the URL its own "
+            "user:password@",
+        )
+    for broker in brokers:
+        if _host(broker) and _host(broker) == _host(api):
+            return ApiAccess(
+                base,
+                urllib.parse.unquote(broker.username or "guest"),
+                urllib.parse.unquote(broker.password or "guest"),
+                "the broker URL",
+            )
+    raise ManagementRefused(
+        f"not sending the broker's credentials to {shown}: it is not on the broker's host",
+        hint="hint: give the management API its own credentials: user:password@ in its URL, "
+        "or VINCENT_API_USER and VINCENT_API_PASSWORD",
+    )
 
 
 def vhost_of(broker_url: str) -> str:
     """The virtual host a broker URL names (``/`` when it names none)."""
-    import urllib.parse
-
     path = urllib.parse.urlsplit(broker_url.split(",")[0]).path
     return urllib.parse.unquote(path[1:]) if len(path) > 1 else "/"
 
 
-def get_json(broker_url: str, api_url: str, path: str, timeout: float = 5.0) -> Any:
-    """``GET {api}{path}`` and its decoded JSON; ``path`` starts with ``/api/``."""
+def get_json(settings: Settings, path: str, timeout: float = 5.0) -> Any:
+    """``GET {api}{path}`` and its decoded JSON; ``path`` starts with ``/api/``.
+
+    Raises :class:`ManagementRefused` before sending anything when the credentials may
+    not go there, and ``OSError`` (``urllib.error.URLError``) or ``ValueError`` when the
+    API cannot be reached or answers something else than JSON.
+    """
     import base64
     import json
     import urllib.request
 
-    base, user, password = api_credentials(broker_url, api_url)
-    request = urllib.request.Request(f"{base}{path}")
-    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    access = api_access(settings)
+    request = urllib.request.Request(f"{access.base}{path}")
+    token = base64.b64encode(f"{access.user}:{access.password}".encode()).decode()
     request.add_header("Authorization", f"Basic {token}")
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    with _opener().open(request, timeout=timeout) as response:
         return json.load(response)
+
+
+def _opener() -> Any:
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        # A redirect to another host would carry the Authorization header along.
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    return urllib.request.build_opener(NoRedirect)

@@ -5,7 +5,8 @@ Highest first:
 1. flags: ``--broker``, ``--exchange`` (and ``--api`` on ``vincent queues``)
 2. the context named by ``--context NAME``
 3. environment: ``VINCENT_BROKER_URL`` then ``AMQP_URL``, ``VINCENT_EXCHANGE``,
-   ``VINCENT_API_URL``
+   ``VINCENT_API_URL`` (and ``VINCENT_API_USER`` / ``VINCENT_API_PASSWORD``, which only the
+   environment can set)
 4. the context named by ``VINCENT_CONTEXT`` or by ``context = "NAME"`` in the file
 5. the file: ``[tool.vincent]`` in the nearest ``pyproject.toml``, or a ``vincent.toml``
    (same keys, top level), searched from the current directory upwards
@@ -25,6 +26,11 @@ Highest first:
 
 TLS files become the ``cafile``/``certfile``/``keyfile`` query parameters of an
 ``amqps://`` URL (what aiormq reads); they are ignored for plain ``amqp://``.
+
+A file found in a parent directory (not the current one) may belong to someone else
+(a shared ``/tmp``, a checkout above the project): it cannot redirect credentials. Its
+TLS files apply only to a broker URL it names itself, and :mod:`vincent_cli.management`
+sends it no credentials but its own (see there).
 """
 
 from __future__ import annotations
@@ -86,7 +92,19 @@ class Settings:
     cert: str | None = None
     key: str | None = None
     config_file: Path | None = None
+    #: the configuration file was found in a parent directory, not the current one
+    config_in_parent: bool = False
+    api_user: str | None = None
+    api_password: str | None = None
     sources: dict[str, str] = field(default_factory=dict)
+
+    def origin(self, name: str) -> str:
+        """Where setting ``name`` came from: ``flag``, ``env``, ``file``, ``parent file``
+        (the configuration file, found in a parent directory) or ``default``."""
+        source = self.sources.get(name, "default")
+        if source.startswith(("flag ", "env ")) or source == "default":
+            return source.split(" ", 1)[0]
+        return "parent file" if self.config_in_parent else "file"
 
     @property
     def masked_url(self) -> str:
@@ -99,6 +117,12 @@ class Settings:
             ("url", self.masked_url, self.sources.get("url", "default")),
             ("exchange", self.exchange, self.sources.get("exchange", "default")),
             ("api", mask(self.api) if self.api else "", self.sources.get("api", "")),
+            ("api_user", self.api_user or "", self.sources.get("api_user", "")),
+            (
+                "api_password",
+                "***" if self.api_password else "",
+                self.sources.get("api_password", ""),
+            ),
             (
                 "dead_letter_queue",
                 self.dead_letter_queue,
@@ -186,6 +210,8 @@ def _environment_layer(environ: Mapping[str, str]) -> _Layer:
         ("url", ("VINCENT_BROKER_URL", "AMQP_URL")),
         ("exchange", ("VINCENT_EXCHANGE",)),
         ("api", ("VINCENT_API_URL",)),
+        ("api_user", ("VINCENT_API_USER",)),
+        ("api_password", ("VINCENT_API_PASSWORD",)),
     ):
         for variable in variables:
             if environ.get(variable):
@@ -214,8 +240,12 @@ def resolve(
 ) -> Settings:
     """Merge every source (see the module docstring) into :class:`Settings`."""
     environ = os.environ if environ is None else environ
-    config = find_config(cwd or Path.cwd())
-    settings = Settings(config_file=config.path if config else None)
+    here = cwd or Path.cwd()
+    config = find_config(here)
+    settings = Settings(
+        config_file=config.path if config else None,
+        config_in_parent=config is not None and config.path.parent.resolve() != here.resolve(),
+    )
     base_dir = config.path.parent if config else None
     if config is not None:
         where = f"{config.section} in {config.path}"
@@ -255,6 +285,12 @@ def resolve(
     if context:
         settings.context = context
         settings.sources["context"] = context_source
-    tls = {name: str(getattr(settings, name)) for name in _TLS if getattr(settings, name)}
+    tls = {
+        name: str(getattr(settings, name))
+        for name in _TLS
+        if getattr(settings, name)
+        # A parent directory's file must not slip its CA under a URL it did not give.
+        and (settings.origin(name) != "parent file" or settings.origin("url") == "parent file")
+    }
     settings.url = _with_tls(settings.url, tls)
     return settings

@@ -33,13 +33,13 @@ class QueueRow:
     consumers: int
 
 
-def management_queues(broker_url: str, api_url: str, timeout: float = 5.0) -> list[QueueRow]:
+def management_queues(settings: Settings, timeout: float = 5.0) -> list[QueueRow]:
     """Every queue of the broker URL's vhost, from the management HTTP API."""
     import urllib.parse
 
-    vhost = urllib.parse.quote(vhost_of(broker_url), safe="")
+    vhost = urllib.parse.quote(vhost_of(settings.url), safe="")
     path = f"/api/queues/{vhost}?columns=name,messages_ready,consumers"
-    data = get_json(broker_url, api_url, path, timeout)
+    data = get_json(settings, path, timeout)
     return [
         QueueRow(str(q["name"]), int(q.get("messages_ready") or 0), int(q.get("consumers") or 0))
         for q in data
@@ -71,9 +71,11 @@ async def _collect(
     rows: dict[str, QueueRow] = {}
     if settings.api:
         try:
-            listed = await asyncio.to_thread(management_queues, settings.url, settings.api)
-        except (OSError, ValueError, KeyError) as exc:  # URLError is an OSError
-            output.warning(f"management API at {settings.api} not usable: {exc}")
+            listed = await asyncio.to_thread(management_queues, settings)
+        except (OSError, ValueError, KeyError, CommandError) as exc:  # URLError: an OSError
+            from vincent_cli.exit_codes import describe
+
+            output.warning(f"management API at {settings.api} not usable: {describe(exc)}")
         else:
             rows.update((row.name, row) for row in listed)
     names = [settings.dead_letter_queue]

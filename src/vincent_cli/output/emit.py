@@ -200,7 +200,12 @@ class Output:
 
     def info(self, text: str, *, label: str = "", style: str = "") -> None:
         """A line for a person watching, on stderr: ``label`` styled on a terminal, the
-        text never interpreted as markup."""
+        text never interpreted as markup, any password in it masked and any control
+        character escaped (it may quote a key, a queue name or a broker's error)."""
+        from vincent_cli.output.terminal import terminal_text
+        from vincent_core.config import mask_text
+
+        text = terminal_text(mask_text(text), multiline=True)
         if self.stderr_tty:
             from rich.text import Text
 
