@@ -62,6 +62,27 @@ class _TraceText(logging.Filter):
         return True
 
 
+class _Masked(logging.Filter):
+    """Masks passwords in every record (message and traceback) and escapes control
+    characters, whatever logger wrote it: a library may log a URL, a handler a key."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        import traceback
+
+        from vincent_cli.output.terminal import terminal_text
+        from vincent_core.config import mask_text
+
+        record.msg = terminal_text(mask_text(record.getMessage()), multiline=True)
+        record.args = None
+        if record.exc_info:
+            exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+            record.exc_text = mask_text(exc_text)
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = mask_text(record.exc_text)
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One compact JSON object per record (see the module docstring for the fields)."""
 
@@ -106,6 +127,7 @@ def configure_logging(level: str, chosen: LogFormat, stream: IO[str] | None = No
     # Handler-level filters see records from every logger (logger-level ones would not).
     handler.addFilter(TraceLogFilter())
     handler.addFilter(_TraceText())
+    handler.addFilter(_Masked())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
