@@ -116,10 +116,9 @@ def test_tracebacks_and_log_records_are_masked() -> None:
 
     err = io.StringIO()
     output = Output.for_streams(stdout=io.StringIO(), stderr=err, environ={})
-    try:
+    with pytest.raises(RuntimeError) as caught:
         raise RuntimeError(f"bug while talking to amqp://u:{SECRET}@h:5672/")
-    except RuntimeError as exc:
-        assert report(exc, output) == 1
+    assert report(caught.value, output) == 1
     assert "Traceback" in err.getvalue() and not _leaks(err.getvalue())
 
     stream = io.StringIO()
