@@ -147,7 +147,10 @@ async def _cast(
         )
     if output.pretty:
         which = f"id {ids[0]}" if count == 1 else f"{count} messages"
-        output.console().print(f"cast {key}: confirmed ({which})", markup=False, highlight=False)
+        from vincent_cli.output.terminal import terminal_text
+
+        text = terminal_text(f"cast {key}: confirmed ({which})")
+        output.console().print(text, markup=False, highlight=False)
     else:
         for message_id in ids:
             output.line({"key": key, "message_id": message_id})

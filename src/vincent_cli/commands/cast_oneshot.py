@@ -99,7 +99,9 @@ def _cast(plain: _Plain) -> int | None:
         return exit_code_for(exc) or 1
     try:
         if output.pretty:
-            text = f"cast {plain.key}: confirmed (id {envelope.message_id})"
+            from vincent_cli.output.terminal import terminal_text
+
+            text = terminal_text(f"cast {plain.key}: confirmed (id {envelope.message_id})")
             output.console().print(text, markup=False, highlight=False)
         else:
             output.line({"key": plain.key, "message_id": envelope.message_id})

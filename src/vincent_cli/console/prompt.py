@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from prompt_toolkit import PromptSession
@@ -69,14 +68,15 @@ def default_history_path() -> Path:
 
 
 def open_history(path: Path | None) -> History:
-    """The typed-line history at ``path``, the file created private (0600) first: it
-    holds whatever was typed, bodies included. Memory only if it cannot be created."""
+    """The typed-line history at ``path``: it holds whatever was typed, bodies included,
+    so on every start the file is made 0600 and its directory 0700 (also when they
+    already exist, looser). Memory only if that cannot be done."""
     if path is None:
         return InMemoryHistory()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.close(fd)
+        from vincent_cli.private import make_private
+
+        make_private(path)
     except OSError:
         return InMemoryHistory()
     return FileHistory(str(path))

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from vincent_cli.console.grammar import ALIASES, COMMANDS, CommandSpec
 from vincent_cli.console.session import Entry, decoded
+from vincent_cli.output.terminal import terminal_text
 from vincent_cli.records import encode_header_value
 from vincent_core.errors import RemoteError
 from vincent_core.transport.base import QueueInfo
@@ -56,7 +57,7 @@ _SHORTEST = 16
 
 
 def _binary_note(body: bytes, content_type: str | None) -> str:
-    return f"<{len(body)} bytes, {content_type or 'no content type'}>"
+    return terminal_text(f"<{len(body)} bytes, {content_type or 'no content type'}>")
 
 
 def snippet(envelope: Envelope, limit: int = SNIPPET) -> Text:
@@ -64,7 +65,7 @@ def snippet(envelope: Envelope, limit: int = SNIPPET) -> Text:
     value = decoded(envelope)
     if isinstance(value, bytes):
         return Text(_binary_note(value, envelope.content_type), style="magenta")
-    text = orjson.dumps(value).decode()
+    text = terminal_text(orjson.dumps(value).decode(), json=True)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return Text(text, style="bright_black" if text == "{}" else "")
@@ -86,7 +87,7 @@ def summary(entry: Entry, *, show_reply: bool = True, width: int | None = None) 
     line.append(entry.at.astimezone().strftime("%H:%M:%S "), style="bright_black")
     line.append(f"{_GLYPH[entry.origin]} ", style="cyan" if entry.origin == "sent" else "blue")
     line.append("call " if entry.is_call else "cast ", style="bright_black")
-    line.append(entry.key, style="bold cyan")
+    line.append(terminal_text(entry.key), style="bold cyan")
     line.append(" ")
     tail = Text()
     if entry.echo_of is not None:
@@ -97,7 +98,7 @@ def summary(entry: Entry, *, show_reply: bool = True, width: int | None = None) 
         tail.append(f"  {entry.outcome}", style=_OUTCOME_STYLE.get(entry.outcome, ""))
         tail.append(_elapsed(entry.elapsed), style="bright_black")
         if entry.detail:
-            tail.append(f": {entry.detail}", style="bright_black")
+            tail.append(f": {terminal_text(entry.detail)}", style="bright_black")
         if show_reply and entry.reply is not None and entry.outcome == "ok":
             tail.append(" ")
             tail.append_text(snippet(entry.reply, 40))
@@ -116,7 +117,7 @@ def outcome(entry: Entry) -> Text:
     line.append(entry.outcome or "?", style=_OUTCOME_STYLE.get(entry.outcome or "", ""))
     line.append(_elapsed(entry.elapsed), style="bright_black")
     if entry.detail:
-        line.append(f": {entry.detail}")
+        line.append(f": {terminal_text(entry.detail)}")
     return line
 
 
@@ -134,7 +135,7 @@ def body_view(envelope: Envelope, *, preview: bool = False) -> RenderableType:
             return note_text
         more = "…" if len(value) > PREVIEW else ""
         return Group(note_text, Text(repr(value[:PREVIEW]) + more, style="bright_black"))
-    return JSON(orjson.dumps(value).decode(), indent=2)
+    return JSON(terminal_text(orjson.dumps(value).decode(), json=True), indent=2)
 
 
 def _pretty(value: Any) -> str:
@@ -146,7 +147,8 @@ def _fields(pairs: Iterable[tuple[str, Any]]) -> Table:
     table.add_column(style="bright_black", no_wrap=True)
     table.add_column(overflow="fold")
     for name, value in pairs:
-        table.add_row(name, value if isinstance(value, str) else _pretty(value))
+        shown = value if isinstance(value, str) else _pretty(value)
+        table.add_row(Text(terminal_text(name)), Text(terminal_text(shown)))
     return table
 
 
@@ -176,21 +178,25 @@ def detail(entry: Entry, *, width: int | None = None) -> RenderableType:
 
 def remote_error(error: RemoteError) -> RenderableType:
     """A remote handler's exception: type and message, then its traceback."""
-    title = Text(f"remote error {error.type}: {error.message}", style="bold red")
+    title = Text(
+        terminal_text(f"remote error {error.type}: {error.message}", multiline=True),
+        style="bold red",
+    )
     if not error.traceback:
         return title
-    trace = Syntax(error.traceback.rstrip(), "pytb", theme="ansi_dark", word_wrap=True)
+    traceback = terminal_text(error.traceback.rstrip(), multiline=True)
+    trace = Syntax(traceback, "pytb", theme="ansi_dark", word_wrap=True)
     return Group(title, Padding(trace, (0, 0, 0, 2)))
 
 
 def failure(message: str) -> Text:
     """An error the console reports before the prompt returns."""
-    return Text(f"✗ {message}", style="red")
+    return Text(f"✗ {terminal_text(message, multiline=True)}", style="red")
 
 
 def note(message: str) -> Text:
     """A quiet remark (taps changed, file saved...)."""
-    return Text(message, style="bright_black")
+    return Text(terminal_text(message, multiline=True), style="bright_black")
 
 
 def help_overview() -> RenderableType:
@@ -231,7 +237,10 @@ def routes_table(routes: Sequence[Any]) -> Table:
     for column in table.columns:
         column.overflow = "fold"
     for route in routes:
-        table.add_row(route.key, route.queue, route.route_to, route.handler)
+        table.add_row(
+            *(Text(terminal_text(cell)) for cell in (route.key, route.queue, route.route_to)),
+            Text(terminal_text(route.handler)),
+        )
     return table
 
 
@@ -240,5 +249,6 @@ def queues_table(infos: Sequence[QueueInfo]) -> Table:
     table = Table("queue", "messages", "consumers", box=None, header_style="bold")
     for info in infos:
         style = "yellow" if info.consumers == 0 else ""
-        table.add_row(info.name, str(info.messages), str(info.consumers), style=style)
+        name = Text(terminal_text(info.name))
+        table.add_row(name, str(info.messages), str(info.consumers), style=style)
     return table

@@ -15,6 +15,9 @@ from collections.abc import Callable, Iterator
 from rich.console import Console, RenderableType
 from rich.text import Text
 
+from vincent_cli.output.terminal import terminal_text
+from vincent_core.config import mask_text
+
 __all__ = ["Screen"]
 
 _LEVEL_STYLE = {logging.WARNING: "yellow", logging.ERROR: "red", logging.CRITICAL: "bold red"}
@@ -89,10 +92,13 @@ class _ScreenHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            text = Text(f"[{record.name}] {record.getMessage()}")
+            text = Text(
+                terminal_text(mask_text(f"[{record.name}] {record.getMessage()}"), multiline=True)
+            )
             text.stylize(_LEVEL_STYLE.get(record.levelno, "bright_black"))
             if record.exc_info and record.exc_info[1] is not None:
-                text.append("\n" + logging.Formatter().formatException(record.exc_info))
+                trace = mask_text(logging.Formatter().formatException(record.exc_info))
+                text.append("\n" + terminal_text(trace, multiline=True))
             self.screen.print(text)
         except Exception:
             self.handleError(record)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from prompt_toolkit.formatted_text import StyleAndTextTuples, fragment_list_to_text
 
 from vincent_cli.console.session import Session
+from vincent_cli.output.terminal import terminal_text
 
 __all__ = ["STATES", "bottom_toolbar", "prompt_message", "toolbar_text"]
 
@@ -27,7 +28,7 @@ def prompt_message(session: Session) -> StyleAndTextTuples:
     """``vincent <broker, password masked> · <exchange> ›``."""
     return [
         ("class:prompt.name", "vincent "),
-        ("class:prompt.broker", session.masked_url),
+        ("class:prompt.broker", terminal_text(session.masked_url)),
         ("class:prompt.separator", " · "),
         ("class:prompt.exchange", session.exchange or '""'),
         ("class:prompt.arrow", " › "),
@@ -42,7 +43,7 @@ def bottom_toolbar(session: Session) -> StyleAndTextTuples:
         state = "reconnecting… (broker unreachable)"
     fragments: StyleAndTextTuples = [(style, f" {symbol} {state} ")]
     separator = ("class:toolbar.separator", " │ ")
-    taps = " ".join(session.taps) if session.taps else "none"
+    taps = terminal_text(" ".join(session.taps)) if session.taps else "none"
     fragments += [separator, ("class:toolbar.label", "taps: "), ("class:toolbar.taps", taps)]
     fragments += [
         separator,
@@ -55,7 +56,7 @@ def bottom_toolbar(session: Session) -> StyleAndTextTuples:
         fragments += [
             separator,
             ("class:toolbar.label", "filter: "),
-            ("class:toolbar.filter", session.filter.describe()),
+            ("class:toolbar.filter", terminal_text(session.filter.describe())),
         ]
     return fragments
 

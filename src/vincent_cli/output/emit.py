@@ -157,7 +157,9 @@ class Output:
     def binary(self, data: bytes, content_type: str | None = None) -> None:
         """Bytes: through as they are on a pipe, a note about them on a terminal."""
         if self.stdout_tty:
-            kind = content_type or "application/octet-stream"
+            from vincent_cli.output.terminal import terminal_text
+
+            kind = terminal_text(content_type or "application/octet-stream")
             note = f"<binary data: {human_size(len(data))}, {kind}; redirect stdout to save it>"
             self.console().print(note, style="dim", markup=False, highlight=False)
         else:
@@ -168,6 +170,10 @@ class Output:
         if isinstance(value, bytes | bytearray | memoryview):
             self.binary(bytes(value), content_type)
         elif self.mode is OutputMode.raw and isinstance(value, str):
+            if self.stdout_tty:  # a pipe gets the exact string, a person a safe one
+                from vincent_cli.output.terminal import terminal_text
+
+                value = terminal_text(value, multiline=True)
             self.stdout.write(value + "\n")
             self.stdout.flush()
         elif self.pretty:
@@ -176,8 +182,11 @@ class Output:
             self.line(value)
 
     def pretty_json(self, value: Any) -> None:
-        """Indented JSON, highlighted on a colour terminal."""
+        """Indented JSON, highlighted on a colour terminal, control characters escaped."""
+        from vincent_cli.output.terminal import terminal_text
+
         text = orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
+        text = terminal_text(text, json=True)
         if self.color:
             from rich.json import JSON
 

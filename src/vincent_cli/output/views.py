@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vincent_cli.output.emit import human_size
+from vincent_cli.output.terminal import terminal_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -28,8 +29,13 @@ STATUS_HEADER = "x-vincent-status"
 
 
 def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str = "") -> Table:
-    """A plain table with a header row; numbers right-aligned."""
-    result = Table(box=box.SIMPLE_HEAD, title=title or None, title_justify="left")
+    """A plain table with a header row; numbers right-aligned. Cells are text, never
+    markup, with control characters escaped (they may come from a message)."""
+    result = Table(
+        box=box.SIMPLE_HEAD,
+        title=Text(terminal_text(title)) if title else None,
+        title_justify="left",
+    )
     numeric = [
         bool(rows) and all(isinstance(row[i], int | float) for row in rows)
         for i in range(len(columns))
@@ -37,12 +43,13 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str = ""
     for name, right in zip(columns, numeric, strict=True):
         result.add_column(name, justify="right" if right else "left", overflow="fold")
     for row in rows:
-        result.add_row(*("" if cell is None else str(cell) for cell in row))
+        result.add_row(*(Text("" if cell is None else terminal_text(cell)) for cell in row))
     return result
 
 
 def short_body(envelope: Envelope, limit: int = 60) -> str:
-    """The body on one line, cut to ``limit`` characters; bytes as a size note."""
+    """The body on one line, cut to ``limit`` characters; bytes as a size note; control
+    characters escaped."""
     from vincent_core.wire.codec import UndecodableBody, decode_body
 
     try:
@@ -51,8 +58,8 @@ def short_body(envelope: Envelope, limit: int = 60) -> str:
         value = envelope.body
     if isinstance(value, bytes):
         kind = envelope.content_type or "no content type"
-        return f"<{human_size(len(value))}, {kind}>"
-    text = orjson.dumps(value).decode()
+        return terminal_text(f"<{human_size(len(value))}, {kind}>")
+    text = terminal_text(orjson.dumps(value).decode(), json=True)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -61,16 +68,19 @@ def _markers(envelope: Envelope) -> Text:
     status = envelope.headers.get(STATUS_HEADER)
     if isinstance(status, bytes | bytearray):
         status = bytes(status).decode("utf-8", "replace")
+    if status is not None:
+        status = terminal_text(status)
+    correlation_id = terminal_text(envelope.correlation_id or "")
     if envelope.reply_to:
         markers.append("→ call", style="magenta")
-        if envelope.correlation_id:
-            markers.append(f" #{envelope.correlation_id[:8]}", style="dim")
+        if correlation_id:
+            markers.append(f" #{correlation_id[:8]}", style="dim")
     elif status is not None or (envelope.correlation_id and not envelope.reply_to):
         markers.append(
             f"← reply {status or ''}".rstrip(), style="red" if status == "error" else "green"
         )
-        if envelope.correlation_id:
-            markers.append(f" #{envelope.correlation_id[:8]}", style="dim")
+        if correlation_id:
+            markers.append(f" #{correlation_id[:8]}", style="dim")
     return markers
 
 
@@ -84,9 +94,9 @@ def _trace(envelope: Envelope) -> Text:
     text = Text()
     if trace.chain:
         text.append("via ", style="dim")
-        text.append(" > ".join(trace.chain), style="yellow")
+        text.append(terminal_text(" > ".join(trace.chain)), style="yellow")
         text.append(" ")
-    text.append(f"[{trace.id[:8]}]", style="dim")
+    text.append(f"[{terminal_text(trace.id[:8])}]", style="dim")
     return text
 
 
@@ -95,7 +105,7 @@ def live_line(envelope: Envelope, received: dt.datetime, width: int = 100) -> Te
     line = Text()
     line.append(received.astimezone().strftime("%H:%M:%S.%f")[:-3], style="dim")
     line.append("  ")
-    line.append(envelope.routing_key or "(no key)", style="bold cyan")
+    line.append(terminal_text(envelope.routing_key or "(no key)"), style="bold cyan")
     line.append("  ")
     markers = _markers(envelope)
     trace = _trace(envelope)
