@@ -11,7 +11,6 @@ from typing import Any
 
 import orjson
 from rich.console import Group, RenderableType
-from rich.json import JSON
 from rich.padding import Padding
 from rich.syntax import Syntax
 from rich.table import Table
@@ -19,7 +18,7 @@ from rich.text import Text
 
 from vincent_cli.console.grammar import ALIASES, COMMANDS, CommandSpec
 from vincent_cli.console.session import Entry, decoded
-from vincent_cli.output.terminal import terminal_text
+from vincent_cli.output.terminal import json_text, terminal_text
 from vincent_cli.records import encode_header_value
 from vincent_core.errors import RemoteError
 from vincent_core.transport.base import QueueInfo
@@ -135,7 +134,7 @@ def body_view(envelope: Envelope, *, preview: bool = False) -> RenderableType:
             return note_text
         more = "…" if len(value) > PREVIEW else ""
         return Group(note_text, Text(repr(value[:PREVIEW]) + more, style="bright_black"))
-    return JSON(terminal_text(orjson.dumps(value).decode(), json=True), indent=2)
+    return json_text(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
 
 
 def _pretty(value: Any) -> str:

@@ -183,16 +183,13 @@ class Output:
 
     def pretty_json(self, value: Any) -> None:
         """Indented JSON, highlighted on a colour terminal, control characters escaped."""
-        from vincent_cli.output.terminal import terminal_text
+        from vincent_cli.output.terminal import json_text, terminal_text
 
         text = orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
-        text = terminal_text(text, json=True)
         if self.color:
-            from rich.json import JSON
-
-            self.console().print(JSON(text))
+            self.console().print(json_text(text))
         else:
-            self.stdout.write(text + "\n")
+            self.stdout.write(terminal_text(text, json=True) + "\n")
             self.stdout.flush()
 
     def rows(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str = "") -> None:

@@ -13,7 +13,12 @@ Pipes get the exact data (JSON lines, records); this module is for people.
 
 from __future__ import annotations
 
-__all__ = ["terminal_text"]
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+__all__ = ["json_text", "terminal_text"]
 
 # C0 controls, DEL, C1 controls; then the bidirectional embeddings, overrides and
 # isolates, and the Unicode line and paragraph separators, which reorder or break what
@@ -51,3 +56,14 @@ def terminal_text(value: object, *, multiline: bool = False, json: bool = False)
     if json:
         return text.translate(_JSON)
     return text.translate(_MULTILINE if multiline else _ONE_LINE)
+
+
+def json_text(text: str) -> Text:
+    """Indented JSON text, escaped by :func:`terminal_text` and highlighted as rich's
+    ``JSON`` would; rich's own ``JSON`` decodes and re-encodes, undoing the escapes."""
+    from rich.highlighter import JSONHighlighter
+
+    result = JSONHighlighter()(terminal_text(text, json=True))
+    result.no_wrap = True
+    result.overflow = None
+    return result
