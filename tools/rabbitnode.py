@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 if TYPE_CHECKING:
     from typing import Self  # 3.11+, and `make rabbitmq` may run an older python3
 
-__all__ = ["RabbitNode", "TlsFiles", "ensure_rabbitmq_installed", "find_sbin"]
+__all__ = ["CLIENT_CN", "RabbitNode", "TlsFiles", "ensure_rabbitmq_installed", "find_sbin"]
 
 # The Debian /usr/sbin scripts are wrappers that `su rabbitmq` and force HOME to
 # /var/lib/rabbitmq; the real scripts live here (or in a generic-unix tarball's sbin).
@@ -64,6 +64,10 @@ if ours:
 if sys.argv[2]:
     subprocess.run([sys.argv[2], "-port", sys.argv[3], "-kill"], capture_output=True)
 """
+
+
+#: the common name of the test client certificate, and so the user EXTERNAL logs in as
+CLIENT_CN = "vincent-test-client"
 
 
 class TlsFiles(NamedTuple):
@@ -165,9 +169,15 @@ class RabbitNode:
         management: bool = False,
         epmd_port: int | None = None,
         cookie: str | None = None,
+        external_auth: bool = False,
     ) -> None:
         """``epmd_port`` and ``cookie`` are for cluster members (tools/rabbitcluster.py):
-        they share one epmd, which the cluster then owns (start/stop leave it alone)."""
+        they share one epmd, which the cluster then owns (start/stop leave it alone).
+
+        ``external_auth`` (with ``tls``) enables rabbitmq_auth_mechanism_ssl: the TLS
+        listener then requires a client certificate signed by the test CA, and the
+        EXTERNAL mechanism logs in as the user named by its common name
+        (:data:`CLIENT_CN`; create it with ``rabbitmqctl add_user``)."""
         self.base_dir = Path(base_dir).resolve()
         self.home = self.base_dir / "home"
         self.log_file = self.base_dir / "log" / "rabbit.log"
@@ -179,7 +189,8 @@ class RabbitNode:
         self.epmd_port = epmd_port or _free_port(taken)
         self.owns_epmd = epmd_port is None
         self.cookie = cookie
-        self.tls_port = _free_port(taken) if tls else None
+        self.tls_port = _free_port(taken) if tls or external_auth else None
+        self.external_auth = external_auth
         self.management_port = _free_port(taken) if management else None
         self.pid: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -391,8 +402,10 @@ class RabbitNode:
             cookie.write_text(secret)
             cookie.chmod(0o400)
         (self.base_dir / "rabbitmq-env.conf").write_text("")
-        plugins = "[rabbitmq_management]." if self.management_port else "[]."
-        (self.base_dir / "enabled_plugins").write_text(plugins + "\n")
+        plugins = ["rabbitmq_management"] if self.management_port else []
+        if self.external_auth:  # enabled offline: the node reads this file as it boots
+            plugins.append("rabbitmq_auth_mechanism_ssl")
+        (self.base_dir / "enabled_plugins").write_text(f"[{','.join(plugins)}].\n")
         config = [
             f"listeners.tcp.default = 127.0.0.1:{self.amqp_port}",
             "loopback_users = none",
@@ -411,8 +424,14 @@ class RabbitNode:
                 f"ssl_options.certfile = {tls / 'server.pem'}",
                 f"ssl_options.keyfile = {tls / 'server.key'}",
                 "ssl_options.verify = verify_peer",
-                "ssl_options.fail_if_no_peer_cert = false",
+                f"ssl_options.fail_if_no_peer_cert = {str(self.external_auth).lower()}",
             ]
+            if self.external_auth:
+                config += [
+                    "auth_mechanisms.1 = EXTERNAL",
+                    "auth_mechanisms.2 = PLAIN",
+                    "ssl_cert_login_from = common_name",
+                ]
         if self.management_port is not None:
             config += [f"management.tcp.port = {self.management_port}"]
             config += ["management.tcp.ip = 127.0.0.1"]
@@ -524,7 +543,7 @@ def _make_certs(directory: Path) -> None:
 
     run("req", "-x509", "-config", str(cnf), "-extensions", "ca", *newkey, "-days", "30",
         "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=vincent-test-ca")  # fmt: skip
-    for leaf, cn in (("server", "localhost"), ("client", "vincent-test-client")):
+    for leaf, cn in (("server", "localhost"), ("client", CLIENT_CN)):
         run("req", "-new", "-config", str(cnf), *newkey, "-keyout", f"{leaf}.key",
             "-out", f"{leaf}.csr", "-subj", f"/CN={cn}")  # fmt: skip
         run("x509", "-req", "-in", f"{leaf}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
