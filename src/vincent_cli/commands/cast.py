@@ -18,6 +18,7 @@ from vincent_cli.commands._send import (
     show_dry_run,
 )
 from vincent_cli.output.emit import Output
+from vincent_cli.output.terminal import terminal_text
 from vincent_cli.runtime import get_runtime, run_async
 
 if TYPE_CHECKING:
@@ -122,7 +123,7 @@ async def _cast(
             from vincent_cli.output.views import progress_bar
 
             with progress_bar(output.console(stderr=True)) as bar:
-                task = bar.add_task(f"cast {key}", total=count)
+                task = bar.add_task(terminal_text(f"cast {key}"), total=count)
                 await cast_many(
                     client,
                     key,
@@ -147,8 +148,6 @@ async def _cast(
         )
     if output.pretty:
         which = f"id {ids[0]}" if count == 1 else f"{count} messages"
-        from vincent_cli.output.terminal import terminal_text
-
         text = terminal_text(f"cast {key}: confirmed ({which})")
         output.console().print(text, markup=False, highlight=False)
     else:

@@ -121,7 +121,7 @@ def live_line(envelope: Envelope, received: dt.datetime, width: int = 100) -> Te
 def progress_bar(console: Console) -> Progress:
     """A progress bar on ``console`` (stderr) for ``cast --count`` and ``replay``."""
     return Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
