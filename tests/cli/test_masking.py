@@ -60,13 +60,17 @@ def _leaks(text: str) -> bool:
     )
 
 
+def _with_env(cli: Cli, env: dict[str, str]) -> Cli:
+    return Cli({**cli.env, **env}, cwd=cli.cwd)
+
+
 @pytest.mark.parametrize("url", BROKER_SHAPES)
 def test_broker_passwords_never_printed(offline_cli: Cli, url: str) -> None:
     for index, command in enumerate(COMMANDS):
         # From the environment and from --broker, in turn.
         where = {"VINCENT_BROKER_URL": url} if index % 2 else {}
         args = command if where else ("--broker", url, *command)
-        result = offline_cli.run(*args, timeout=30, **where)
+        result = _with_env(offline_cli, where).run(*args, timeout=30)
         output = result.stdout.decode("utf-8", "replace") + result.stderr
         assert not _leaks(output), (command, output)
         assert "Traceback" not in output, (command, output)
@@ -80,7 +84,7 @@ def test_api_passwords_never_printed(offline_cli: Cli, api: str) -> None:
         (("queues",), {"VINCENT_API_URL": api}),
         (("config",), {"VINCENT_API_URL": api}),
     ):
-        result = offline_cli.run(*args, timeout=30, **env)
+        result = _with_env(offline_cli, env).run(*args, timeout=30)
         output = result.stdout.decode("utf-8", "replace") + result.stderr
         assert not _leaks(output), (args, output)
         assert "No such option" not in output, output
