@@ -79,3 +79,14 @@ def test_a_symbolic_link_in_place_of_the_history_is_refused(tmp_path: Path) -> N
     with pytest.raises(OSError):
         make_private(link)
     assert target.stat().st_mode & 0o777 == 0o644
+
+
+def test_the_toolbar_and_prompt_escape_taps_and_the_url() -> None:
+    from vincent_cli.console.session import Session
+    from vincent_cli.console.toolbar import prompt_message, toolbar_text
+
+    session = Session(exchange="x", masked_url=f"amqp://h{CLEAR}/")
+    session.taps.append(f"evil.{TITLE}")
+    assert "evil.\\x1b]0;pwned" in toolbar_text(session)
+    assert "\x1b" not in toolbar_text(session)
+    assert all("\x1b" not in text for _style, text, *_ in prompt_message(session))
