@@ -83,3 +83,21 @@ def test_listen_escapes_the_key_and_body_on_a_terminal(
     _assert_safe(raw)
     assert b"evil.\\x1b[2J" in raw
     assert MARKUP.encode() in raw and b"\\u009b31m" in raw
+
+
+def test_call_and_cast_escape_what_they_print_on_a_terminal(
+    cli: Cli, ns: Callable[..., str]
+) -> None:
+    cli.serve("echo", CLI_PREFIX=ns())
+    body = json.dumps({"text": f"{MARKUP}{CSI8}{TITLE}"})
+    done = cli.in_terminal("call", ns("echo"), body).finish()
+    assert done.code == 0, done.stdout
+    _assert_safe(done.stdout)
+    assert b"\\u009b31m" in done.stdout and MARKUP.encode() in done.stdout
+    raw = cli.in_terminal("--output", "raw", "call", ns("echo"), json.dumps(f"{CLEAR}{CSI8}"))
+    done = raw.finish()
+    assert done.code == 0, done.stdout
+    _assert_safe(done.stdout)
+    assert b"\\x1b[2J\\x9b31m" in done.stdout
+    cast = cli.in_terminal("cast", ns("echo") + MARKUP + CLEAR, "n:=1", "--count", "2").finish()
+    _assert_safe(cast.stdout)
