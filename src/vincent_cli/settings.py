@@ -285,12 +285,15 @@ def resolve(
     if context:
         settings.context = context
         settings.sources["context"] = context_source
-    tls = {
-        name: str(getattr(settings, name))
-        for name in _TLS
-        if getattr(settings, name)
-        # A parent directory's file must not slip its CA under a URL it did not give.
-        and (settings.origin(name) != "parent file" or settings.origin("url") == "parent file")
-    }
+    tls: dict[str, str] = {}
+    for name in _TLS:
+        value = getattr(settings, name)
+        if not value:
+            continue
+        if settings.origin(name) == "parent file" and settings.origin("url") != "parent file":
+            # A parent directory's file must not slip its CA under a URL it did not give.
+            settings.sources[name] += " (ignored: the broker URL comes from elsewhere)"
+            continue
+        tls[name] = str(value)
     settings.url = _with_tls(settings.url, tls)
     return settings

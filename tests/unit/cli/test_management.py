@@ -91,3 +91,12 @@ def test_a_parent_directory_file_cannot_put_its_ca_under_the_users_url(tmp_path:
     assert resolve(Flags(), {"VINCENT_BROKER_URL": url}, below).url == url
     here = resolve(Flags(), {"VINCENT_BROKER_URL": url}, tmp_path).url
     assert "cafile=" in here
+
+
+def test_vincent_config_says_a_parent_directorys_tls_file_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / "vincent.toml").write_text('ca = "evil-ca.pem"\n')
+    below = tmp_path / "project"
+    below.mkdir()
+    settings = resolve(Flags(), {"VINCENT_BROKER_URL": "amqps://me:mine@h/"}, below)
+    (row,) = [row for row in settings.rows() if row[0] == "ca"]
+    assert row[2].endswith("(ignored: the broker URL comes from elsewhere)")
