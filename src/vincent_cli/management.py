@@ -99,8 +99,8 @@ def api_access(settings: Settings) -> ApiAccess:
     from_parent = origin == "parent file"
     if settings.api_user and not from_parent:
         return ApiAccess(base, settings.api_user, settings.api_password or "", "VINCENT_API_USER")
-    where = f"{settings.sources.get('api', '')}"
     if from_parent and settings.origin("url") != "parent file":
+        where = settings.sources.get("api", "")
         raise ManagementRefused(
             f"not sending credentials to {shown}: it comes from {where}, a configuration "
             "file in a parent directory, which cannot redirect credentials",
@@ -137,14 +137,23 @@ def get_json(settings: Settings, path: str, timeout: float = 5.0) -> Any:
     """
     import base64
     import json
+    import urllib.error
     import urllib.request
 
     access = api_access(settings)
     request = urllib.request.Request(f"{access.base}{path}")
     token = base64.b64encode(f"{access.user}:{access.password}".encode()).decode()
     request.add_header("Authorization", f"Basic {token}")
-    with _opener().open(request, timeout=timeout) as response:
-        return json.load(response)
+    try:
+        with _opener().open(request, timeout=timeout) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):
+            raise CommandError(
+                f"the management API at {access.base} refused user {access.user!r} "
+                f"(from {access.credentials_from}): HTTP {exc.code}"
+            ) from None
+        raise
 
 
 def _opener() -> Any:

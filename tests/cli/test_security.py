@@ -22,6 +22,9 @@ class _Capture(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.seen.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
+        if self.headers.get("Authorization") == _basic("bad", "badpw"):
+            self.send_error(401)
+            return
         body = json.dumps([{"name": "from-the-stranger", "messages_ready": 0}]).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -102,3 +105,13 @@ def test_an_api_url_with_its_own_credentials_uses_them_and_they_are_never_printe
     assert unreachable.code == 0
     assert "not usable" in unreachable.stderr
     assert "apisecret" not in unreachable.stderr
+
+
+def test_refused_credentials_say_whose_they_were(
+    cli: Cli, stranger: tuple[str, list[dict[str, str]]]
+) -> None:
+    url, _seen = stranger
+    result = cli.run("queues", "--api", url, VINCENT_API_USER="bad", VINCENT_API_PASSWORD="badpw")
+    assert result.code == 0, result.stderr
+    assert "refused user 'bad' (from VINCENT_API_USER): HTTP 401" in result.stderr
+    assert "badpw" not in result.stderr
