@@ -63,8 +63,13 @@ class _TraceText(logging.Filter):
 
 
 class _Masked(logging.Filter):
-    """Masks passwords in every record (message and traceback) and escapes control
-    characters, whatever logger wrote it: a library may log a URL, a handler a key."""
+    """Masks passwords in every record (message and traceback), whatever logger wrote
+    it (a library may log a URL); with ``escape``, control characters are escaped too (a
+    handler may log a key). JSON lines need no escaping: JSON escapes them itself."""
+
+    def __init__(self, *, escape: bool) -> None:
+        super().__init__()
+        self.escape = escape
 
     def filter(self, record: logging.LogRecord) -> bool:
         import traceback
@@ -72,7 +77,8 @@ class _Masked(logging.Filter):
         from vincent_cli.output.terminal import terminal_text
         from vincent_core.config import mask_text
 
-        record.msg = terminal_text(mask_text(record.getMessage()), multiline=True)
+        message = mask_text(record.getMessage())
+        record.msg = terminal_text(message, multiline=True) if self.escape else message
         record.args = None
         if record.exc_info:
             exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
@@ -127,7 +133,7 @@ def configure_logging(level: str, chosen: LogFormat, stream: IO[str] | None = No
     # Handler-level filters see records from every logger (logger-level ones would not).
     handler.addFilter(TraceLogFilter())
     handler.addFilter(_TraceText())
-    handler.addFilter(_Masked())
+    handler.addFilter(_Masked(escape=concrete is not LogFormat.json))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -132,6 +132,7 @@ def test_tracebacks_and_log_records_are_masked() -> None:
         for chosen in (LogFormat.plain, LogFormat.json):
             configure_logging("info", chosen, stream)
             logging.getLogger("x").warning("lost %s", f"u:{SECRET}@h:1")
+            logging.getLogger("x").error("handler failed for key %r", "k\x1b[2J")
             try:
                 raise ValueError(f"amqp://u:{SECRET}@h")
             except ValueError:
@@ -140,4 +141,5 @@ def test_tracebacks_and_log_records_are_masked() -> None:
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
     assert "u:***@h:1" in stream.getvalue()
+    assert "\x1b" not in stream.getvalue()  # escaped in plain lines, by JSON in JSON ones
     assert not _leaks(stream.getvalue()), stream.getvalue()
