@@ -132,7 +132,7 @@ def test_tracebacks_and_log_records_are_masked() -> None:
         for chosen in (LogFormat.plain, LogFormat.json):
             configure_logging("info", chosen, stream)
             logging.getLogger("x").warning("lost %s", f"u:{SECRET}@h:1")
-            logging.getLogger("x").error("handler failed for key %r", "k\x1b[2J")
+            logging.getLogger("x").error("handler failed for key %s", "k\x1b[2J")
             try:
                 raise ValueError(f"amqp://u:{SECRET}@h")
             except ValueError:
