@@ -129,14 +129,10 @@ def services(
         listeners = list(load_app(app).listeners)
     output = runtime.output
     client = runtime.client(settings)
-    rows = run_async(_collect(client, settings, listeners, output))
-    _show([row for row in _select(rows, pattern)], output)
-
-
-def _select(rows: list[ServiceRow], pattern: str | None) -> list[ServiceRow]:
     from vincent_cli.catalog import select
 
-    return select(rows, pattern)
+    rows = run_async(_collect(client, settings, listeners, output))
+    _show(select(rows, pattern), output)
 
 
 async def _collect(
@@ -146,9 +142,7 @@ async def _collect(
 
     if settings.api:
         try:
-            return await asyncio.to_thread(
-                management_catalog, settings, client.exchange, listeners
-            )
+            return await asyncio.to_thread(management_catalog, settings, client.exchange, listeners)
         except (OSError, ValueError, KeyError) as exc:  # URLError is an OSError
             if not listeners:
                 raise CommandError(f"management API at {settings.api} not usable: {exc}") from None

@@ -89,8 +89,8 @@ def _latency(seconds: float | None) -> str:
 def conversation_line(conversation: Conversation, *, indent: int = 0) -> Text:
     """``12:03:04.120  file.get  ← ok  3.2 ms  via file.encrypt [9f0c1a2b]  12 B → 1.2 KiB``.
 
-    ``←`` marks a reply's outcome, ``→`` a cast or a call nobody answered; an error shows the remote type and
-    message in red, a cast the queues it reached.
+    ``←`` marks a reply's outcome, ``→`` a cast or a call nobody answered; an error
+    shows the remote type and message in red, a cast the queues it reached.
     """
     from rich.text import Text
 

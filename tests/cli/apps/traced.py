@@ -54,3 +54,8 @@ async def audit(msg: Message) -> None:
 @app.listen(f"{PREFIX}.event", queue=f"{PREFIX}.event.mail")
 async def mail(msg: Message) -> None:
     """Send a mail about the event."""
+
+
+@app.on_start
+async def ready(client: object) -> None:
+    print("READY", os.getpid(), flush=True)
