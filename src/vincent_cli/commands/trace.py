@@ -7,9 +7,9 @@ exclusive queue bound to ``publish.<exchange>`` (requests and casts) and ``publi
 conversation is one line (terminal) or one JSON object (pipe).
 
 Is tracing on? The management API says so (its vhost ``tracing`` flag) when one is
-configured. Without it, a probe settles it: a message published to the default exchange
-with a routing key no queue has (dropped by the broker) must come back as a firehose copy
-within :data:`PROBE_WAIT` seconds, or tracing is off.
+configured. Without it, a probe settles it (:class:`vincent_cli.firehose.FirehoseTap`): a
+message published to the default exchange with a routing key no queue has (dropped by
+the broker) must come back as a firehose copy within a few seconds, or tracing is off.
 """
 
 from __future__ import annotations
@@ -31,18 +31,11 @@ if TYPE_CHECKING:
     from vincent_cli.output.emit import Output
     from vincent_cli.settings import Settings
     from vincent_core.client import Client
-    from vincent_core.transport.base import Delivery
     from vincent_core.wire.conversation import Conversation, Conversations
     from vincent_core.wire.firehose import Published
 
-__all__ = ["PROBE_WAIT", "trace", "tracing_hint"]
+__all__ = ["trace", "tracing_hint"]
 
-#: how long the probe's firehose copy is waited for before tracing counts as off
-PROBE_WAIT = 3.0
-#: the tracer's queue holds at most this much when it falls behind (oldest dropped)
-QUEUE_MAX_LENGTH = 100_000
-QUEUE_MAX_BYTES = 128 * 1024 * 1024
-_PREFETCH = 500
 _API_TIMEOUT = 5.0
 
 
@@ -211,39 +204,15 @@ async def _run(
 ) -> int:
     import asyncio
 
+    from vincent_cli.firehose import FirehoseTap
     from vincent_cli.management import vhost_of
-    from vincent_core.transport.base import QueueSpec
     from vincent_core.wire.conversation import Conversations
-    from vincent_core.wire.envelope import new_id
-    from vincent_core.wire.firehose import TRACE_EXCHANGE, firehose_bindings, from_firehose
 
     inbox: asyncio.Queue[Published] = asyncio.Queue()
-    probe_id = new_id()
-    probe_seen = asyncio.Event()
-
-    async def receive(delivery: Delivery) -> None:
-        # A copy in a private queue: acking at once loses nothing.
-        await delivery.ack()
-        published = from_firehose(delivery.envelope, at=time.monotonic(), wall=time.time())
-        if published is None:
-            return
-        if published.envelope.message_id == probe_id:
-            probe_seen.set()
-        else:
-            inbox.put_nowait(published)
-
-    transport = client.transport
-    queue = f"vincent.trace.{probe_id[:12]}"
-    arguments = {"x-max-length": QUEUE_MAX_LENGTH, "x-max-length-bytes": QUEUE_MAX_BYTES}
-    await transport.declare_queue(
-        QueueSpec(queue, durable=False, exclusive=True, auto_delete=True, arguments=arguments)
-    )
-    for key in firehose_bindings(client.exchange):
-        await transport.bind(queue, TRACE_EXCHANGE, key)
-    subscription = await transport.consume(queue, receive, prefetch=_PREFETCH, exclusive=True)
+    tap = FirehoseTap(client, inbox.put_nowait)
     try:
-        if not known_on:
-            await _probe(client, probe_id, probe_seen, vhost_of(settings.url))
+        if not await tap.start(probe=not known_on):
+            raise CommandError(tracing_hint(vhost_of(settings.url)))
         where = ", ".join(options.patterns) or "every key"
         output.info(f"tracing exchange {client.exchange!r}: {where}")
         conversations = Conversations(
@@ -251,7 +220,7 @@ async def _run(
         )
         finished = await _loop(inbox, conversations, options, stop, _writer(output))
     finally:
-        await subscription.cancel()
+        await tap.close()
     if conversations.evicted:
         output.warning(
             f"{conversations.evicted} call(s) given up: more than {options.max_pending} "
@@ -262,20 +231,6 @@ async def _run(
     if options.count is not None and finished >= options.count:
         return OK
     return OK if finished else TIMEOUT
-
-
-async def _probe(client: Client, probe_id: str, seen: asyncio.Event, vhost: str) -> None:
-    """Publish a message no queue takes; tracing is on if its firehose copy arrives."""
-    import asyncio
-
-    from vincent_core.wire.envelope import Envelope
-
-    probe = Envelope("", f"vincent.trace.probe.{probe_id}", b"", message_id=probe_id)
-    await client.transport.publish(probe, timeout=PROBE_WAIT)
-    try:
-        await asyncio.wait_for(seen.wait(), PROBE_WAIT)
-    except TimeoutError:
-        raise CommandError(tracing_hint(vhost)) from None
 
 
 def _writer(output: Output) -> Callable[[Conversation], None]:
