@@ -113,6 +113,8 @@ def conversation_line(conversation: Conversation, *, indent: int = 0) -> Text:
     if conversation.kind == "cast":
         queues = ", ".join(safe_text(q) for q in conversation.queues) or "no queue"
         line.append(f"  to {queues}", style="blue")
+    elif request.queues == ():
+        line.append("  (routed to no queue)", style="yellow")
     trace = conversation.trace
     if trace.chain:
         line.append("  via ", style="dim")

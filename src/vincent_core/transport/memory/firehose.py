@@ -11,6 +11,7 @@ would show it, so ``vincent dev`` pairs calls with their replies without a broke
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -35,9 +36,8 @@ def watch_published(
         if activity.kind != "publish" or activity.envelope is None:
             return
         published = Published(activity.envelope, activity.queues, time.monotonic(), time.time())
-        try:
+        # A closed loop: nobody is listening any more.
+        with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(on_published, published)
-        except RuntimeError:
-            pass  # the loop is closed: nobody is listening any more
 
     return broker.watch(watcher)
