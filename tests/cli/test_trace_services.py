@@ -257,3 +257,15 @@ def test_services_without_the_api_needs_an_app(tcli: Cli, tmp_path: Path) -> Non
         1,
         "tests.cli.apps.traced.ok",
     )
+
+
+def test_services_keys_feed_completion_and_give_up_quietly(node: RabbitNode, tcli: Cli) -> None:
+    management = f"http://127.0.0.1:{node.management_port}"
+    result = tcli.run("services", "--keys", f"{PREFIX}.*", "--api", management)
+    assert result.code == 0, result.stderr
+    keys = result.stdout.decode().split()
+    assert keys == sorted(set(keys)) and f"{PREFIX}.ok" in keys and f"{PREFIX}.event" in keys
+    # nothing answers there: nothing printed, no error, and quickly
+    silent = tcli.run("services", "--keys", "--api", "http://127.0.0.1:1", timeout=20)
+    assert (silent.code, silent.stdout, silent.stderr) == (0, b"", "")
+    assert tcli.run("services", "--keys").stdout == b""  # no API configured

@@ -47,16 +47,24 @@ def management_catalog(
     )
 
 
-def service_keys(settings: Settings, exchange: str, timeout: float = 1.0) -> list[str]:
-    """The keys bound on ``exchange``, for completion: quick, and empty on any failure
+def service_keys(settings: Settings, timeout: float = 1.0) -> list[str]:
+    """The keys bound on the exchange, for completion: quick, and empty on any failure
     (no management API configured, or no answer within ``timeout``)."""
+    return sorted({row.key for row in _key_rows(settings, timeout)})
+
+
+def _key_rows(settings: Settings, timeout: float = 1.0) -> list[ServiceRow]:
+    """The bindings alone (one request): enough for keys."""
+    from vincent_cli.catalog import catalog
+    from vincent_cli.management import exchange_bindings
+
     if not settings.api:
         return []
     try:
-        rows = management_catalog(settings, exchange, [], timeout)
-    except (OSError, ValueError, KeyError):
+        bindings = exchange_bindings(settings.url, settings.api, settings.exchange, timeout)
+    except (OSError, ValueError, KeyError):  # URLError and socket timeouts are OSErrors
         return []
-    return sorted({row.key for row in rows})
+    return catalog([(b.key, b.queue) for b in bindings])
 
 
 async def _amqp_catalog(client: Client, listeners: list[Any]) -> list[ServiceRow]:
@@ -103,6 +111,14 @@ def services(
             show_default=False,
         ),
     ] = None,
+    keys: Annotated[
+        bool,
+        typer.Option(
+            "--keys",
+            help="Only the bound keys, one per line, for shell completion: nothing (and "
+            "exit 0) when the management API does not answer within a second.",
+        ),
+    ] = False,
 ) -> None:
     """What is served on the exchange: each bound key with its queue, depth, consumers
     and their hosts (management API), and with --app the handler that serves it.
@@ -117,6 +133,12 @@ def services(
     """
     runtime = get_runtime(ctx)
     settings = runtime.settings(api=api)
+    if keys:
+        from vincent_cli.catalog import select
+
+        found = [row.key for row in select(_key_rows(settings), pattern)]
+        runtime.output.stdout.write("".join(f"{key}\n" for key in dict.fromkeys(found)))
+        return
     if not settings.api and not app:
         raise CommandError(
             "vincent services lists bindings through the management API: give --api URL "
