@@ -26,7 +26,7 @@ pytestmark = pytest.mark.rabbitmq
 
 PREFIX = f"tr{uuid.uuid4().hex[:6]}"
 EXCHANGE = f"{PREFIX}.x"
-TRACE_KEYS = {
+TRACE_KEYS: dict[str, type | tuple[type, ...]] = {
     "ts": str,
     "kind": str,
     "key": str,

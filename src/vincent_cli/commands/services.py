@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from vincent_cli.settings import Settings
     from vincent_core.client import Client
 
-__all__ = ["management_catalog", "service_keys", "services"]
+__all__ = ["amqp_catalog", "management_catalog", "service_keys", "services"]
 
 _API_TIMEOUT = 5.0
 
@@ -67,19 +67,20 @@ def _key_rows(settings: Settings, timeout: float = 1.0) -> list[ServiceRow]:
     return catalog([(b.key, b.queue) for b in bindings])
 
 
-async def _amqp_catalog(client: Client, listeners: list[Any]) -> list[ServiceRow]:
+async def amqp_catalog(client: Client, listeners: list[Any]) -> list[ServiceRow]:
+    """The listeners' queues looked up over AMQP, one passive declare each (no
+    management API needed; per-process ``route_to="all"`` queues have no name to ask)."""
     from vincent_cli.catalog import catalog
 
     bindings: list[tuple[str, str]] = []
     stats: dict[str, tuple[int, int]] = {}
-    async with client:
-        for listener in listeners:
-            if listener.route_to == "all":
-                continue  # one exclusive queue per process: no name to look up
-            info = await client.queue_info(listener.queue_name())
-            if info is not None:
-                bindings.append((listener.key, info.name))
-                stats[info.name] = (info.messages, info.consumers)
+    for listener in listeners:
+        if listener.route_to == "all":
+            continue
+        info = await client.queue_info(listener.queue_name())
+        if info is not None:
+            bindings.append((listener.key, info.name))
+            stats[info.name] = (info.messages, info.consumers)
     return catalog(bindings, queues=stats, listeners=listeners)
 
 
@@ -169,7 +170,8 @@ async def _collect(
             if not listeners:
                 raise CommandError(f"management API at {settings.api} not usable: {exc}") from None
             output.warning(f"management API at {settings.api} not usable: {exc}")
-    return await _amqp_catalog(client, listeners)
+    async with client:
+        return await amqp_catalog(client, listeners)
 
 
 def _show(rows: list[ServiceRow], output: Output) -> None:

@@ -135,16 +135,9 @@ class ServiceView:
         )
 
     async def _amqp_rows(self) -> list[ServiceRow]:
-        bindings: list[tuple[str, str]] = []
-        stats: dict[str, tuple[int, int]] = {}
-        for listener in self._listeners():
-            if listener.route_to == "all":
-                continue
-            info = await self.client.queue_info(listener.queue_name())
-            if info is not None:
-                bindings.append((listener.key, info.name))
-                stats[info.name] = (info.messages, info.consumers)
-        return catalog(bindings, queues=stats, listeners=self._listeners())
+        from vincent_cli.commands.services import amqp_catalog
+
+        return await amqp_catalog(self.client, self._listeners())
 
     async def listing(self, pattern: str | None) -> list[RenderableType]:
         """``ls [PATTERN]``: the table (PATTERN: a shell-style glob on keys)."""
