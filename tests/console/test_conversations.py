@@ -38,6 +38,8 @@ async def test_dev_shows_the_reply_of_a_nested_call_under_it(
     assert "x-vincent-status" in shown
     # the console's own call is answered by the console itself, not twice
     assert len(re.findall(r"↳ #\d+ ok", console.output(mark))) == 1
+    # replay N: a traced call goes again as a call, and its reply shows
+    await console.run(f"replay {number.group(1)}", r"#\d+ ok [\s\S]*<36 bytes")
     assert await console.close() == 0
 
 
@@ -86,7 +88,10 @@ async def test_tail_with_tracing_on_pairs_a_call_from_another_client(
         async with app.running(url=broker_url, exchange=exchange):
             console = await start_console()
             await console.run(f"tail {ns('#')}", f"tapping {ns('#')}")
-            assert "tracing is off" not in console.output()
+            commands = console.commands
+            assert commands is not None
+            await console.until(lambda: commands.tracer.on is not None)
+            assert commands.tracer.on and "tracing is off" not in console.output()
             async with Client(broker_url, exchange=exchange) as client:
                 await client.call(ns("echo"), {"n": 1}, timeout=10)
             text = await console.expect(r"↳ #1 ok [\d.]+ ms \{\"n\":1\}")

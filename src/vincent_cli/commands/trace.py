@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["trace", "tracing_hint"]
 
 _API_TIMEOUT = 5.0
+_CLOSE_TIMEOUT = 5.0
 
 
 def tracing_hint(vhost: str) -> str:
@@ -203,9 +204,11 @@ async def _run(
     known_on: bool,
 ) -> int:
     import asyncio
+    import contextlib
 
     from vincent_cli.firehose import FirehoseTap
     from vincent_cli.management import vhost_of
+    from vincent_core.errors import VincentError
     from vincent_core.wire.conversation import Conversations
 
     inbox: asyncio.Queue[Published] = asyncio.Queue()
@@ -220,7 +223,9 @@ async def _run(
         )
         finished = await _loop(inbox, conversations, options, stop, _writer(output))
     finally:
-        await tap.close()
+        # Bounded: with the broker gone, the exclusive queue goes with the connection.
+        with contextlib.suppress(VincentError, TimeoutError):
+            await asyncio.wait_for(tap.close(), _CLOSE_TIMEOUT)
     if conversations.evicted:
         output.warning(
             f"{conversations.evicted} call(s) given up: more than {options.max_pending} "

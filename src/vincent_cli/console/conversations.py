@@ -18,6 +18,7 @@ sits. With tracing off the console says once how to turn it on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 from rich.text import Text
@@ -71,25 +72,34 @@ class Tracer:
         self.screen = screen
         self.conversations = Conversations(exchange=client.exchange)
         self.tap = FirehoseTap(client, self._on_published)
-        #: None until started; then whether the firehose is on
+        #: None until known; then whether the firehose is on
         self.on: bool | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._starting: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Start pairing (once); say so once if tracing is off."""
-        if self.on is not None:
-            return
+        """Start pairing (once), in the background: finding out whether tracing is on
+        may take a couple of seconds, the prompt does not wait for it."""
+        if self._starting is None:
+            self._starting = asyncio.create_task(self._start())
+
+    async def _start(self) -> None:
         try:
             self.on = await self.tap.start(probe_wait=_PROBE_WAIT)
         except (VincentError, TimeoutError):
             self.on = False
         if not self.on:
             self.screen.print(render.note(OFF_NOTE))
+            self.screen.invalidate()
 
     async def close(self) -> None:
         """Stop pairing."""
         if self._timer is not None:
             self._timer.cancel()
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._starting
         await self.tap.close()
 
     def _on_published(self, published: Published) -> None:
