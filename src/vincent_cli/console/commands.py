@@ -134,6 +134,7 @@ class Commands:
         """Stop the taps. Leaving must not hang while the broker is away: the tap's queue
         is exclusive, it goes when the connection does."""
         try:
+            await asyncio.wait_for(self.services.close(), _CLOSE_TIMEOUT)
             await asyncio.wait_for(self.tracer.close(), _CLOSE_TIMEOUT)
             await asyncio.wait_for(self.watch.close(), _CLOSE_TIMEOUT)
         except (VincentError, TimeoutError) as exc:
@@ -243,6 +244,7 @@ class Commands:
                 render.note(f"tapping {', '.join(added)} (copies: workers still get theirs)")
             )
         await self.tracer.start()  # replies under their calls, when the firehose is on
+        self.services.prefetch()  # served keys for completion
 
     async def _untail(self, command: Command) -> None:
         removed = await self.watch.remove(_texts(command.args) if command.args else None)

@@ -10,6 +10,7 @@ The keys found feed completion.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import orjson
@@ -74,6 +75,11 @@ def describe_rows(rows: list[ServiceRow]) -> RenderableType:
     return Group(*parts)
 
 
+def _ignore_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: a failed prefetch is not worth a warning
+
+
 class ServiceView:
     """Gathers :class:`ServiceRow` rows for the console's client and app."""
 
@@ -81,6 +87,21 @@ class ServiceView:
         self.client = client
         self.session = session
         self.app = app
+        self._prefetch: asyncio.Task[Any] | None = None
+
+    def prefetch(self) -> None:
+        """Learn the served keys for completion, once, in the background (bounded by the
+        API's timeout; a failure only means fewer completions)."""
+        if self._prefetch is None:
+            self._prefetch = asyncio.create_task(self.rows())
+            self._prefetch.add_done_callback(_ignore_failure)
+
+    async def close(self) -> None:
+        """Stop learning keys."""
+        if self._prefetch is not None and not self._prefetch.done():
+            self._prefetch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._prefetch
 
     def _listeners(self) -> list[Any]:
         return list(self.app.listeners) if self.app is not None else []
