@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["REPO", "private_node"]
+__all__ = ["NODES", "REPO", "private_node"]
 
 REPO = Path(__file__).resolve().parent.parent
 RABBITNODE = REPO / "tools" / "rabbitnode.py"
+#: the private node while it runs (scenarios that need rabbitmqctl use it; empty with --url)
+NODES: list[Any] = []
 
 
 def _rabbit_node_class() -> Any:
@@ -39,7 +41,9 @@ def private_node(url: str | None) -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="vincent-bench-") as base:
         node = node_class(Path(base))
         node.start()
+        NODES.append(node)
         try:
             yield str(node.url)
         finally:
+            NODES.remove(node)
             node.stop()

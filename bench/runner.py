@@ -89,6 +89,8 @@ class Scenario(abc.ABC):
     metrics: tuple[Metric, ...]
     variants: tuple[str, ...] = ("vincent",)
     references: tuple[str, ...] = ()
+    #: the side the variants are compared with (ratio = variant / baseline)
+    baseline: str = BASELINE
 
     def __init__(self, env: Env) -> None:
         self.env = env
@@ -101,7 +103,7 @@ class Scenario(abc.ABC):
 
     @property
     def sides(self) -> tuple[str, ...]:
-        return (*self.variants, BASELINE, *self.references)
+        return (*self.variants, self.baseline, *self.references)
 
     async def setup(self) -> None:  # noqa: B027 - a hook; doing nothing is the default
         """Untimed preparation (queues, worker processes)."""
@@ -218,7 +220,7 @@ class ScenarioResult:
         for variant in scenario.variants:
             for metric in scenario.metrics:
                 vincent = self.median(variant, metric.name)
-                baseline = self.median(BASELINE, metric.name)
+                baseline = self.median(scenario.baseline, metric.name)
                 references = {
                     ref: value
                     for ref in scenario.references

@@ -109,7 +109,10 @@ def demo(url: str) -> None:
         print(failed.stderr.strip().splitlines()[0] if failed.stderr else "", flush=True)
         print(f"{DIM}(exit code {failed.returncode}: the remote handler raised){RESET}")
 
-        say("6. SIGTERM: the worker stops consuming, finishes in-flight work, exits 0")
+        say("6. Whole conversations: `vincent trace` pairs each call with its reply")
+        trace(env)
+
+        say("7. SIGTERM: the worker stops consuming, finishes in-flight work, exits 0")
         worker.send_signal(signal.SIGTERM)
         code = worker.wait(60)
         print(f"worker exited with {code}", flush=True)
@@ -118,6 +121,28 @@ def demo(url: str) -> None:
             worker.kill()
             worker.wait()
     say("Next: `vincent dev examples.files:app` runs the same app with a console, no broker")
+
+
+def trace(env: dict[str, str]) -> None:
+    """``vincent trace`` reads RabbitMQ's firehose (on for the demo's own node)."""
+    print(f"{DIM}${RESET} vincent trace 'file.#' --count 3 &", flush=True)
+    tracer = subprocess.Popen(
+        [VINCENT, "--output", "pretty", "trace", "file.#", "--count", "3", "--timeout", "20"],
+        env={**env, "COLUMNS": "120"},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert tracer.stderr is not None
+    ready = tracer.stderr.readline()
+    if not ready.startswith("tracing exchange"):
+        tracer.wait(30)
+        print(ready.strip() or "vincent trace did not start", flush=True)
+        return
+    run("call", "file.encrypt", "file=hello.txt", "key_id:=7", env=env)
+    out, err = tracer.communicate(timeout=30)
+    print((out + err).rstrip(), flush=True)
 
 
 def main() -> None:
@@ -132,6 +157,7 @@ def main() -> None:
         started = time.monotonic()
         node = RabbitNode(Path(tmp))
         node.start()
+        node.rabbitmqctl("trace_on")  # the firehose, for `vincent trace` (step 6)
         print(f"RabbitMQ up at {node.url} in {time.monotonic() - started:.1f}s", flush=True)
         try:
             demo(node.url)

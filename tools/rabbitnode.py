@@ -7,6 +7,7 @@ epmd. As a script::
     python tools/rabbitnode.py ensure          # install rabbitmq-server if missing
     python tools/rabbitnode.py start DIR       # start detached, print the AMQP URL
     python tools/rabbitnode.py url DIR
+    python tools/rabbitnode.py api DIR             # its management API (start --management)
     python tools/rabbitnode.py stop DIR
 """
 
@@ -560,7 +561,11 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--tls", action="store_true")
     start.add_argument("--management", action="store_true")
     start.add_argument("--timeout", type=float, default=60.0)
-    for command, text in (("stop", "stop the node of DIR"), ("url", "print its AMQP URL")):
+    for command, text in (
+        ("stop", "stop the node of DIR"),
+        ("url", "print its AMQP URL"),
+        ("api", "print its management API URL (a node started with --management)"),
+    ):
         commands.add_parser(command, help=text).add_argument("dir", type=Path)
     args = parser.parse_args(argv)
     if args.command == "ensure":
@@ -575,10 +580,15 @@ def main(argv: list[str] | None = None) -> int:
         node.start(args.timeout, detached=True)
         print(node.url, flush=True)
     elif not state.exists():
-        if args.command == "url":
+        if args.command in ("url", "api"):
             raise SystemExit(f"no node in {args.dir} ({STATE_FILE} is missing)")
     elif args.command == "url":
         print(RabbitNode.attach(args.dir).url)
+    elif args.command == "api":
+        attached = RabbitNode.attach(args.dir)
+        if attached.management_port is None:
+            raise SystemExit(f"the node in {args.dir} was started without --management")
+        print(attached.api_url)
     else:
         RabbitNode.attach(args.dir).stop()
     return 0

@@ -1,4 +1,4 @@
-"""The seven scenarios of issue 7, in table order."""
+"""The seven scenarios of issue 7, and the firehose's cost (issue 16), in table order."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from bench.scenarios.backlog import Backlog
 from bench.scenarios.calls import CallLatency, CallThroughput, Chain
 from bench.scenarios.cast import Cast
 from bench.scenarios.drain import Drain
+from bench.scenarios.firehose import FirehoseCost
 from bench.scenarios.oneshot import OneShot
 
 __all__ = ["ALL"]
@@ -19,4 +20,5 @@ ALL: tuple[type[Scenario], ...] = (
     Chain,
     OneShot,
     Backlog,
+    FirehoseCost,
 )

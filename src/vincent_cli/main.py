@@ -29,6 +29,8 @@ from vincent_cli.commands import (
     replay,
     routes,
     serve,
+    services,
+    trace,
 )
 from vincent_cli.exit_codes import INTERRUPTED, OK, REMOTE_ERROR, describe, exit_code_for
 from vincent_cli.output.emit import Output, OutputMode
@@ -136,6 +138,8 @@ app.command("serve")(serve.serve)
 app.command("routes")(routes.routes)
 app.command("queues")(queues.queues)
 app.command("health")(health.health)
+app.command("trace")(trace.trace)
+app.command("services")(services.services)
 app.add_typer(dead.app, name="dead")
 app.command("config")(config.config)
 app.command("console")(console.console)

@@ -18,14 +18,26 @@ from __future__ import annotations
 
 import urllib.parse
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vincent_cli.exit_codes import CommandError
 
 if TYPE_CHECKING:
     from vincent_cli.settings import Settings
 
-__all__ = ["ApiAccess", "ManagementRefused", "api_access", "get_json", "vhost_of"]
+__all__ = [
+    "ApiAccess",
+    "Binding",
+    "ManagementRefused",
+    "api_access",
+    "exchange_bindings",
+    "get_json",
+    "queue_consumers",
+    "send_json",
+    "set_vhost_tracing",
+    "vhost_of",
+    "vhost_tracing",
+]
 
 
 class ManagementRefused(CommandError):
@@ -135,18 +147,36 @@ def get_json(settings: Settings, path: str, timeout: float = 5.0) -> Any:
     not go there, and ``OSError`` (``urllib.error.URLError``) or ``ValueError`` when the
     API cannot be reached or answers something else than JSON.
     """
+    import json
+
+    return json.loads(_request(settings, "GET", path, None, timeout) or b"null")
+
+
+def send_json(
+    settings: Settings, method: str, path: str, document: Any, timeout: float = 5.0
+) -> None:
+    """``PUT``/``POST``/``DELETE`` ``{api}{path}`` with ``document`` as its JSON body
+    (same credential rules and errors as :func:`get_json`)."""
+    _request(settings, method, path, document, timeout)
+
+
+def _request(settings: Settings, method: str, path: str, document: Any, timeout: float) -> bytes:
     import base64
     import json
     import urllib.error
     import urllib.request
 
     access = api_access(settings)
-    request = urllib.request.Request(f"{access.base}{path}")
+    data = None if document is None else json.dumps(document).encode()
+    request = urllib.request.Request(f"{access.base}{path}", data=data, method=method)
     token = base64.b64encode(f"{access.user}:{access.password}".encode()).decode()
     request.add_header("Authorization", f"Basic {token}")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
     try:
         with _opener().open(request, timeout=timeout) as response:
-            return json.load(response)
+            body: bytes = response.read()
+            return body
     except urllib.error.HTTPError as exc:
         if exc.code in (401, 403):
             raise CommandError(
@@ -165,3 +195,61 @@ def _opener() -> Any:
             return None
 
     return urllib.request.build_opener(NoRedirect)
+
+
+def _vhost_path(settings: Settings) -> str:
+    return urllib.parse.quote(vhost_of(settings.url), safe="")
+
+
+def vhost_tracing(settings: Settings, timeout: float = 5.0) -> bool:
+    """Whether the firehose (``amq.rabbitmq.trace``) is on for the broker URL's vhost."""
+    data = get_json(settings, f"/api/vhosts/{_vhost_path(settings)}", timeout)
+    return bool(data.get("tracing"))
+
+
+def set_vhost_tracing(settings: Settings, on: bool, timeout: float = 5.0) -> None:
+    """Turn the firehose on or off for the broker URL's vhost (what ``rabbitmqctl
+    trace_on``/``trace_off`` do). The vhost is read first and its description and tags
+    sent back: a ``PUT`` without them would clear them."""
+    path = f"/api/vhosts/{_vhost_path(settings)}"
+    current = get_json(settings, path, timeout)
+    document: dict[str, Any] = {"tracing": on}
+    for name in ("description", "tags", "default_queue_type"):
+        value = current.get(name)
+        if name == "tags" and isinstance(value, list):
+            value = ",".join(str(tag) for tag in value)
+        if value not in (None, "", "undefined"):
+            document[name] = value
+    send_json(settings, "PUT", path, document, timeout)
+
+
+class Binding(NamedTuple):
+    """A queue bound to an exchange with a routing key (a topic pattern)."""
+
+    key: str
+    queue: str
+
+
+def exchange_bindings(settings: Settings, exchange: str, timeout: float = 5.0) -> list[Binding]:
+    """The queues bound to ``exchange`` (bindings to other exchanges left out)."""
+    name = urllib.parse.quote(exchange, safe="") or "amq.default"
+    path = f"/api/exchanges/{_vhost_path(settings)}/{name}/bindings/source"
+    data = get_json(settings, path, timeout)
+    return [
+        Binding(str(item.get("routing_key", "")), str(item["destination"]))
+        for item in data
+        if item.get("destination_type") == "queue"
+    ]
+
+
+def queue_consumers(settings: Settings, timeout: float = 5.0) -> dict[str, list[str]]:
+    """Queue name → the hosts (peer addresses) its consumers connect from, one per
+    consumer, for the broker URL's vhost."""
+    data = get_json(settings, f"/api/consumers/{_vhost_path(settings)}", timeout)
+    hosts: dict[str, list[str]] = {}
+    for consumer in data:
+        queue = (consumer.get("queue") or {}).get("name")
+        channel = consumer.get("channel_details") or {}
+        if queue is not None:
+            hosts.setdefault(str(queue), []).append(str(channel.get("peer_host") or "?"))
+    return hosts

@@ -21,6 +21,7 @@ import orjson
 from vincent_cli import args as cli_args
 from vincent_cli import records
 from vincent_cli.console import render
+from vincent_cli.console.conversations import Tracer
 from vincent_cli.console.editing import EditFailed, Editor
 from vincent_cli.console.filtering import Filter
 from vincent_cli.console.grammar import lookup
@@ -35,6 +36,7 @@ from vincent_cli.console.parser import (
 )
 from vincent_cli.console.screen import Screen
 from vincent_cli.console.sending import Sender, fresh_copy, with_trace
+from vincent_cli.console.services import ServiceView
 from vincent_cli.console.session import Entry, Session, decoded
 from vincent_cli.console.watch import Watch
 from vincent_cli.exit_codes import CommandError
@@ -91,6 +93,8 @@ class Commands:
             listener_keys = [route.key for route in app.routes()] if app else []
         self.outbox = Outbox(self.sender, session, screen, listener_keys=listener_keys)
         self.watch = Watch(client, self.on_tapped)
+        self.tracer = Tracer(client, session, screen)
+        self.services = ServiceView(client, session, app)
 
     # -- taps --------------------------------------------------------------------------
 
@@ -130,6 +134,8 @@ class Commands:
         """Stop the taps. Leaving must not hang while the broker is away: the tap's queue
         is exclusive, it goes when the connection does."""
         try:
+            await asyncio.wait_for(self.services.close(), _CLOSE_TIMEOUT)
+            await asyncio.wait_for(self.tracer.close(), _CLOSE_TIMEOUT)
             await asyncio.wait_for(self.watch.close(), _CLOSE_TIMEOUT)
         except (VincentError, TimeoutError) as exc:
             self.screen.print(render.note(f"taps not stopped cleanly: {exc or 'no broker'}"))
@@ -237,6 +243,8 @@ class Commands:
             self.screen.print(
                 render.note(f"tapping {', '.join(added)} (copies: workers still get theirs)")
             )
+        await self.tracer.start()  # replies under their calls, when the firehose is on
+        self.services.prefetch()  # served keys for completion
 
     async def _untail(self, command: Command) -> None:
         removed = await self.watch.remove(_texts(command.args) if command.args else None)
@@ -327,6 +335,17 @@ class Commands:
             self.screen.print(render.queues_table(infos))
         elif not asked:
             self.screen.print(render.note("no known queue exists yet"))
+
+    async def _ls(self, command: Command) -> None:
+        self.screen.print(
+            *await self.services.listing(_texts(command.args)[0] if command.args else None)
+        )
+
+    async def _desc(self, command: Command) -> None:
+        found = await self.services.description(command.args[0].text)
+        if found is None:
+            raise UsageError(f"nothing serves {command.args[0].text!r} (ls lists what does)")
+        self.screen.print(found)
 
     async def _routes(self, command: Command) -> None:
         if self.app is None:

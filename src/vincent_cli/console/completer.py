@@ -155,6 +155,8 @@ def _for_argument(session: Session, command: str, args: list[Word]) -> list[Cand
         return [_PATH]
     if command == "save" and position == 1 and len(session.history):
         return [Candidate(f"1-{len(session.history)}", "range")]
+    if command in ("ls", "desc") and position == 0:
+        return [Candidate(k, "key") for k in session.known_keys()]
     if command == "queues":
         return [Candidate(k, "queue") for k in session.known_keys() if not _is_pattern(k)]
     if command == "help" and position == 0:

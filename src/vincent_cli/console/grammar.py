@@ -139,6 +139,14 @@ COMMANDS: dict[str, CommandSpec] = {
         ),
         CommandSpec("routes", "routes", "the --app listeners: key, queue, route_to, handler"),
         CommandSpec(
+            "ls",
+            "ls [PATTERN]",
+            "what is served: each bound key, its queue, depth, consumers and handler",
+            "From the management API (VINCENT_API_URL, else port 15672 of the broker's "
+            "host), joined with the --app's handlers; PATTERN is a shell-style glob.",
+        ),
+        CommandSpec("desc", "desc KEY", "describe a key: queue, consumers, handler, docs, schemas"),
+        CommandSpec(
             "filter",
             "filter [EXPR | off]",
             "show only matching messages (tap output and history)",

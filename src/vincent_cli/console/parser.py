@@ -208,6 +208,8 @@ _ARITY: dict[str, tuple[int, int | None]] = {
     "load": (1, 1),
     "queues": (0, None),
     "routes": (0, 0),
+    "ls": (0, 1),
+    "desc": (1, 1),
     "filter": (0, None),
     "clear": (0, 0),
     "help": (0, 1),

@@ -26,13 +26,15 @@ ActivityKind = Literal["publish", "ack", "reject", "expire", "consume", "cancel"
 @dataclass(frozen=True, slots=True)
 class Activity:
     """One thing the broker did. For ``publish``: where to, a copy of the message as
-    published (after direct reply-to was resolved), and whether any queue or reply
-    address took it."""
+    published (after direct reply-to was resolved), whether any queue or reply
+    address took it, and the queues it went to (what RabbitMQ's firehose calls
+    ``routed_queues``)."""
 
     kind: ActivityKind
     exchange: str = ""
     envelope: Envelope | None = None
     routed: bool = False
+    queues: tuple[str, ...] = ()
 
 
 Watcher = Callable[[Activity], None]

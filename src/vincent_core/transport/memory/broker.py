@@ -234,14 +234,17 @@ class MemoryBroker:
                     owner.on_reply(message)
                 return
             queues = self._topology.route(exchange, key)
-            self._published(exchange, message, bool(queues))
+            self._published(exchange, message, bool(queues), tuple(q.spec.name for q in queues))
             if not queues and mandatory:
                 raise NoRoute(key, exchange=exchange)
             for queue in queues:
                 self._flow.enqueue(queue, copy_envelope(message))
 
-    def _published(self, exchange: str, message: Envelope, routed: bool) -> None:
-        self._watchers.notify(Activity("publish", exchange, copy_envelope(message), routed))
+    def _published(
+        self, exchange: str, message: Envelope, routed: bool, queues: tuple[str, ...] = ()
+    ) -> None:
+        activity = Activity("publish", exchange, copy_envelope(message), routed, queues)
+        self._watchers.notify(activity)
 
     # -- consuming -------------------------------------------------------------------
 
