@@ -8,12 +8,17 @@
      "application/json", "delivery_mode": 2, "message_id": "...", "timestamp": 1795...},
      "body": {"key_id": 1234}}
 
-- ``ts``: when the message was received, ISO-8601 with its UTC offset.
+- ``ts``: when the message was received, ISO-8601 with its UTC offset (optional when
+  reading: only ``replay --timing`` needs it).
 - ``headers``: the AMQP header table, ``{}`` when there is none.
 - ``properties``: the AMQP basic properties that were set, by snake_case name.
-- ``body``: the body as JSON, only when the body is JSON *and* re-encoding the parsed value
-  gives back the very same bytes; otherwise ``body_b64`` (standard base64 of the exact
-  bytes). Either way replaying reproduces the body byte for byte.
+- ``body``: the parsed value whenever the body is JSON (content type JSON or none),
+  whatever its spacing, so ``vincent listen | jq .body`` works for every publisher.
+- ``body_b64``: standard base64 of the exact bytes, for a body that is not JSON, and
+  *beside* ``body`` when vincent's compact re-encoding of the value is not the received
+  bytes (``json.dumps`` spacing, key order, escapes). Replay sends ``body_b64`` when it is
+  there, so it reproduces the body byte for byte; a hand-written record needs only
+  ``body``.
 
 AMQP header values JSON cannot carry are tagged as one-key objects: ``{"$bytes": base64}``
 (a byte array, or a string that is not UTF-8), ``{"$timestamp": ISO-8601}``,
@@ -41,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Record",
     "RecordError",
+    "body_fields",
     "decode_header_value",
     "dump_record",
     "encode_header_value",
@@ -59,9 +65,10 @@ class RecordError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """A recorded message: when it was received, and the message itself."""
+    """A recorded message: when it was received (``None`` in a hand-written record
+    without ``ts``), and the message itself."""
 
-    ts: dt.datetime
+    ts: dt.datetime | None
     envelope: Envelope
 
 
@@ -108,7 +115,9 @@ def decode_header_value(value: Any) -> Any:
     return value
 
 
-def _body_field(body: bytes, content_type: str | None) -> tuple[str, Any]:
+def body_fields(body: bytes, content_type: str | None) -> dict[str, Any]:
+    """The body's fields of a record: ``body`` for JSON, ``body_b64`` for anything else
+    and beside ``body`` when re-encoding the value would not give the exact bytes."""
     declared = (content_type or "").split(";", 1)[0].strip().lower()
     if declared in ("application/json", ""):
         try:
@@ -116,23 +125,23 @@ def _body_field(body: bytes, content_type: str | None) -> tuple[str, Any]:
         except orjson.JSONDecodeError:
             pass
         else:
-            # Only when it comes back identical: replay must send the same bytes.
             if orjson.dumps(value) == body:
-                return "body", value
-    return "body_b64", base64.b64encode(body).decode("ascii")
+                return {"body": value}
+            # Readable as JSON, but replay must send the bytes that came.
+            return {"body": value, "body_b64": base64.b64encode(body).decode("ascii")}
+    return {"body_b64": base64.b64encode(body).decode("ascii")}
 
 
 def to_record(envelope: Envelope, received: dt.datetime | None = None) -> dict[str, Any]:
     """An envelope as a record (a dict ready for :func:`dump_record`)."""
     when = received or dt.datetime.now(dt.UTC)
-    field, body = _body_field(envelope.body, envelope.content_type)
     return {
         "ts": when.isoformat(timespec="microseconds"),
         "exchange": envelope.exchange,
         "key": envelope.routing_key,
         "headers": encode_header_value(dict(envelope.headers or {})),
         "properties": envelope.properties(),
-        field: body,
+        **body_fields(envelope.body, envelope.content_type),
     }
 
 
@@ -156,12 +165,14 @@ def parse_record(record: Mapping[str, Any]) -> Record:
 
     if not isinstance(record, Mapping):
         raise RecordError(f"a record is a JSON object, not {type(record).__name__}")
-    try:
-        ts = dt.datetime.fromisoformat(_expect(record, "ts", str))
-    except ValueError as exc:
-        raise RecordError(f"bad 'ts': {exc}") from None
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=dt.UTC)
+    ts = None
+    if "ts" in record:
+        try:
+            ts = dt.datetime.fromisoformat(_expect(record, "ts", str))
+        except ValueError as exc:
+            raise RecordError(f"bad 'ts': {exc}") from None
+        if ts.tzinfo is None:
+            ts = ts.replace(tzinfo=dt.UTC)
     exchange = _expect(record, "exchange", str)
     key = _expect(record, "key", str)
     headers = decode_header_value(_expect(record, "headers", dict))
@@ -170,15 +181,16 @@ def parse_record(record: Mapping[str, Any]) -> Record:
         kind = int if name in _INT_PROPERTIES else str
         if not isinstance(value, kind) or isinstance(value, bool):
             raise RecordError(f"property {name!r} must be {kind.__name__}, not {value!r}")
-    if ("body" in record) == ("body_b64" in record):
-        raise RecordError("exactly one of 'body' and 'body_b64' must be present")
-    if "body" in record:
-        body = orjson.dumps(record["body"])
-    else:
+    if "body_b64" in record:
+        # The exact bytes win over the readable value (JSON spaced unlike vincent's).
         try:
             body = base64.b64decode(_expect(record, "body_b64", str), validate=True)
         except binascii.Error as exc:
             raise RecordError(f"bad 'body_b64': {exc}") from None
+    elif "body" in record:
+        body = orjson.dumps(record["body"])
+    else:
+        raise RecordError("missing 'body' (or 'body_b64')")
     try:
         envelope = Envelope.from_properties(exchange, key, body, properties, headers)
     except (TypeError, ValueError) as exc:

@@ -196,12 +196,16 @@ def _table_layer(table: Mapping[str, Any], source: str, base_dir: Path | None) -
     layer: _Layer = []
     for name in _KEYS:
         value = table.get(name)
-        if value:
+        if value or (name in _EMPTY_OK and value == ""):
             if name in _TLS and base_dir is not None:
                 # TLS files are relative to the file that names them, not to the cwd.
                 value = str((base_dir / Path(value).expanduser()).resolve())
             layer.append((name, value, source))
     return layer
+
+
+# An empty exchange is the AMQP default exchange (contract 6.1): a value, never "unset".
+_EMPTY_OK = frozenset({"exchange"})
 
 
 def _environment_layer(environ: Mapping[str, str]) -> _Layer:
@@ -214,7 +218,7 @@ def _environment_layer(environ: Mapping[str, str]) -> _Layer:
         ("api_password", ("VINCENT_API_PASSWORD",)),
     ):
         for variable in variables:
-            if environ.get(variable):
+            if environ.get(variable) or (name in _EMPTY_OK and variable in environ):
                 layer.append((name, environ[variable], f"env {variable}"))
                 break
     return layer
@@ -259,7 +263,7 @@ def resolve(
                 ("exchange", "exchange", flags.exchange),
                 ("api", "api", flags.api),
             )
-            if value
+            if value or (name in _EMPTY_OK and value is not None)
         ]
     ]
     context, context_source = flags.context, "flag --context"

@@ -29,11 +29,14 @@ def resolve_url(url: str | None = None, environ: Mapping[str, str] | None = None
 
 
 def resolve_exchange(exchange: str | None = None, environ: Mapping[str, str] | None = None) -> str:
-    """The exchange name: the argument, else ``VINCENT_EXCHANGE``, else ``vincent``."""
+    """The exchange name: the argument, else ``VINCENT_EXCHANGE``, else ``vincent``.
+
+    An empty name, given or from the environment, is the AMQP default exchange: it is a
+    choice, never replaced by the next source."""
     env = os.environ if environ is None else environ
     if exchange is not None:
         return exchange
-    return env.get("VINCENT_EXCHANGE") or DEFAULT_EXCHANGE
+    return env.get("VINCENT_EXCHANGE", DEFAULT_EXCHANGE)
 
 
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://", re.I)

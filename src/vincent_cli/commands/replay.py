@@ -52,7 +52,7 @@ def prepare(
     envelope = record.envelope
     headers = dict(envelope.headers)
     deadline = headers.get(DEADLINE_HEADER)
-    if isinstance(deadline, int) and not isinstance(deadline, bool):
+    if isinstance(deadline, int) and not isinstance(deadline, bool) and record.ts is not None:
         shift_ms = int((now - record.ts).total_seconds() * 1000)
         headers[DEADLINE_HEADER] = deadline + max(0, shift_ms)
     return envelope.with_changes(
@@ -122,6 +122,10 @@ def replay(
     runtime = get_runtime(ctx)
     mapping = parse_key_map(key_map or [])
     records = _read(file)
+    if timing:
+        untimed = next((n for n, r in enumerate(records, 1) if r.ts is None), None)
+        if untimed is not None:
+            raise CommandError(f"--timing needs 'ts' in every record; record {untimed} has none")
     settings = runtime.settings()
     exchange = None if keep_exchange else settings.exchange
     client = runtime.client(settings)
@@ -148,7 +152,7 @@ async def _replay(
     async with client:
         start = loop.time()
         for index, record in enumerate(records):
-            if timing:
+            if timing and record.ts is not None and records[0].ts is not None:
                 offset = (record.ts - records[0].ts).total_seconds()
             elif rate:
                 offset = index / rate
