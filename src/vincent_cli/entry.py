@@ -1,5 +1,6 @@
-"""The ``vincent`` console script: a plain ``vincent cast`` takes the one-shot fast path
-(no typer, no asyncio); everything else goes to the typer app in :mod:`.main`."""
+"""The ``vincent`` console script: ``cast`` and ``call`` are parsed and run without typer
+or asyncio (:mod:`vincent_cli.commands.send`); everything else goes to the typer app in
+:mod:`.main`."""
 
 from __future__ import annotations
 
@@ -12,12 +13,17 @@ __all__ = ["run"]
 def run() -> NoReturn:
     """``vincent ...``"""
     argv = sys.argv[1:]
-    if "cast" in argv:
-        from vincent_cli.commands.cast_oneshot import cast_oneshot
+    if "cast" in argv or "call" in argv:
+        from vincent_cli.commands.send import dispatch
 
-        code = cast_oneshot(argv)
+        code = dispatch(argv)
         if code is not None:
             sys.exit(code)
+    if "--version" in argv[:1]:
+        from vincent_cli.version import version
+
+        print(f"vincent {version()}")
+        sys.exit(0)
     from vincent_cli.main import run as run_typer
 
     run_typer()

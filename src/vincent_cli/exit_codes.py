@@ -15,10 +15,16 @@ code meaning
 ==== =========================================================================
 
 Commands raise; :func:`exit_code_for` and :func:`describe` are the only places that
-turn an exception into a code and a message (``vincent_cli.main.run`` calls them).
+turn an exception into a code and a message, and :func:`report` prints it (both the
+typer commands and the one-shot ``cast``/``call`` call it).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vincent_cli.output.emit import Output
 
 __all__ = [
     "CONNECTION",
@@ -32,6 +38,7 @@ __all__ = [
     "CommandError",
     "describe",
     "exit_code_for",
+    "report",
 ]
 
 OK = 0
@@ -116,3 +123,22 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, errors.CallTimeout | TimeoutError):
         return str(exc) or "timed out"
     return str(exc) or type(exc).__name__
+
+
+def report(exc: BaseException, output: Output) -> int:
+    """Print an expected failure as one line (plus hints) and return its exit code; show
+    the traceback of anything unexpected (a bug in vincent) and return 1."""
+    from vincent_cli.loading import UserCodeError
+    from vincent_core.config import mask_text
+
+    code = exit_code_for(exc)
+    if code is None:
+        import traceback
+
+        output.stderr.write(mask_text("".join(traceback.format_exception(exc))))
+        output.error(f"unexpected {type(exc).__name__}: this is a bug in vincent, please report it")
+        return REMOTE_ERROR
+    if isinstance(exc, UserCodeError):
+        output.stderr.write(mask_text(exc.details) + "\n")
+    output.error(describe(exc))
+    return code

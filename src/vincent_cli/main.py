@@ -16,8 +16,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from vincent_cli.commands import (
-    call,
-    cast,
+    _send,
     config,
     console,
     dead,
@@ -32,10 +31,11 @@ from vincent_cli.commands import (
     services,
     trace,
 )
-from vincent_cli.exit_codes import INTERRUPTED, OK, REMOTE_ERROR, describe, exit_code_for
+from vincent_cli.exit_codes import INTERRUPTED, OK, REMOTE_ERROR, report
 from vincent_cli.output.emit import Output, OutputMode
 from vincent_cli.runtime import Runtime
 from vincent_cli.settings import Flags
+from vincent_cli.version import version
 
 __all__ = ["app", "invoke", "run", "version"]
 
@@ -48,17 +48,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-
-
-def version() -> str:
-    """The installed distribution's version."""
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as distribution_version
-
-    try:
-        return distribution_version("vincent-amqp")
-    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-        return "unknown"
 
 
 def _show_version(value: bool) -> None:
@@ -129,8 +118,8 @@ def main(
     ctx.obj = Runtime(Flags(broker, exchange, context), output)
 
 
-app.command("cast")(cast.cast)
-app.command("call")(call.call)
+app.command("cast")(_send.cast)
+app.command("call")(_send.call)
 app.command("listen")(listen.listen)
 app.command("record")(record.record)
 app.command("replay")(replay.replay)
@@ -153,30 +142,23 @@ def _silence_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
-def report(exc: BaseException, output: Output) -> int:
-    """Print an expected failure as one line (plus hints) and return its exit code; show
-    the traceback of anything unexpected (a bug in vincent) and return 1."""
-    from vincent_cli.loading import UserCodeError
-    from vincent_core.config import mask_text
-
-    code = exit_code_for(exc)
-    if code is None:
-        import traceback
-
-        output.stderr.write(mask_text("".join(traceback.format_exception(exc))))
-        output.error(f"unexpected {type(exc).__name__}: this is a bug in vincent, please report it")
-        return REMOTE_ERROR
-    if isinstance(exc, UserCodeError):
-        output.stderr.write(mask_text(exc.details) + "\n")
-    output.error(describe(exc))
-    return code
-
-
 def invoke(argv: Sequence[str] | None = None) -> int:
-    """Run ``vincent`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    """Run ``vincent`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    ``cast`` and ``call`` are parsed and run by :mod:`vincent_cli.commands.send` (typer
+    only shows their help); global options may follow the command."""
+    from vincent_cli.commands.send import dispatch
+    from vincent_cli.sendline import hoist_global_options
+
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    code = dispatch(arguments)
+    if code is not None:
+        return code
     command = typer.main.get_command(app)
     try:
-        result = command.main(args=argv, prog_name="vincent", standalone_mode=False)
+        result = command.main(
+            args=hoist_global_options(arguments), prog_name="vincent", standalone_mode=False
+        )
     except typer.Abort:
         Output.for_streams().error("aborted")
         return REMOTE_ERROR

@@ -1,74 +1,81 @@
-"""``vincent call KEY [BODY] [ITEM...]``: send a request, print the reply."""
+"""``vincent call`` on the async client: ``amqps://``, several URLs, and the detailed
+report of a broker that refused the one-shot path."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
-
-import typer
-
-from vincent_cli.commands._send import (
-    Arguments,
-    Binary,
-    DryRun,
-    Headers,
-    Key,
-    Ttl,
-    message_from_command_line,
-    show_dry_run,
-)
-from vincent_cli.runtime import get_runtime, run_async
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from vincent_cli.sendline import SendLine
+    from vincent_cli.settings import Settings
+    from vincent_core.client import Client
+    from vincent_core.transport.blocking import QueueState
+    from vincent_core.wire.envelope import Envelope
+
+__all__ = ["call_with_client"]
+
+
+def call_with_client(
+    settings: Settings,
+    envelope: Envelope,
+    line: SendLine,
+    on_queue: Callable[[QueueState], None],
+) -> Envelope:
+    """Send the request ``envelope`` and return the reply (``CallTimeout``, ``NoRoute``
+    and connection errors raise), checking the key's queue first as the one-shot path
+    does."""
+    from vincent_cli.runtime import run_async
     from vincent_core.client import Client
 
-__all__ = ["call"]
-
-
-def call(
-    ctx: typer.Context,
-    key: Key,
-    arguments: Arguments = None,
-    timeout: Annotated[
-        float,
-        typer.Option(
-            "--timeout", "-t", metavar="SECONDS", min=0.001, help="Seconds to wait for the reply."
-        ),
-    ] = 10.0,
-    ttl: Ttl = None,
-    header: Headers = None,
-    dry_run: DryRun = False,
-    binary: Binary = False,
-) -> None:
-    """Send a request to KEY and print the reply.
-
-    JSON replies are pretty on a terminal and one compact line in a pipe; bytes replies
-    are written raw to a pipe or file. Exit 1 if the handler raised (its type, message
-    and traceback go to stderr), 3 on timeout, 4 if nothing is bound to KEY.
-
-    \b
-    Examples:
-      vincent call file.get file=/gfs1/f.dat > f.dat
-      vincent call user.find '{"id": 7}' | jq .name
-    """
-    runtime = get_runtime(ctx)
-    body, headers = message_from_command_line(arguments, header, binary=binary)
-    settings = runtime.settings()
-    if dry_run:
-        show_dry_run(
-            runtime.output, settings.exchange, key, body, headers=headers, ttl=ttl, timeout=timeout
-        )
-        return
-    reply = run_async(_call(runtime.client(settings), key, body, timeout, ttl, headers))
-    runtime.output.value(reply)
+    client = Client(settings.url, exchange=settings.exchange)
+    return run_async(_call(client, envelope, line, on_queue))
 
 
 async def _call(
     client: Client,
-    key: str,
-    body: Any,
-    timeout: float,
-    ttl: float | None,
-    headers: dict[str, Any],
-) -> Any:
-    async with client:
-        return await client.call(key, body, timeout=timeout, ttl=ttl, headers=headers or None)
+    envelope: Envelope,
+    line: SendLine,
+    on_queue: Callable[[QueueState], None],
+) -> Envelope:
+    import asyncio
+
+    from vincent_core.errors import CallTimeout
+    from vincent_core.transport.blocking import QueueState
+    from vincent_core.wire.deadlines import DEADLINE_HEADER, now_ms, remaining_seconds
+
+    # The deadline was fixed when the request was built: connecting counts against it.
+    wait = remaining_seconds(envelope.headers.get(DEADLINE_HEADER), now_ms()) or 0.0
+    idle = False
+    try:
+        async with asyncio.timeout(wait), client:
+            info = await client.queue_info(line.key)
+            if info is not None:
+                on_queue(QueueState(line.key, info.consumers))
+                idle = info.consumers == 0
+                if line.fail_fast and idle:
+                    error = CallTimeout(line.key, line.timeout)
+                    error.args = (
+                        f"call to {line.key!r} not sent: queue {line.key!r} has no "
+                        "consumers: is a worker running?",
+                    )
+                    raise error
+            loop = asyncio.get_running_loop()
+            answer: asyncio.Future[Envelope] = loop.create_future()
+
+            def on_reply(reply: Envelope) -> bool:
+                if reply.correlation_id != envelope.correlation_id or answer.done():
+                    return False
+                answer.set_result(reply)
+                return True
+
+            reply_to = await client.transport.replies(on_reply)
+            await client.publish(envelope.with_changes(reply_to=reply_to), mandatory=True)
+            return await answer
+    except TimeoutError as exc:
+        if isinstance(exc, CallTimeout):
+            raise
+        hint = f"queue {line.key!r} has no consumers: is a worker running?" if idle else ""
+        raise CallTimeout(
+            line.key, line.timeout, correlation_id=envelope.correlation_id or "", hint=hint
+        ) from None

@@ -1,30 +1,20 @@
-"""``vincent cast KEY [BODY] [ITEM...]``: publish, confirmed, to a key something is bound to."""
+"""``vincent cast`` on the async client: ``--count N`` (with ``--rate``), ``amqps://``,
+several URLs, and the detailed report of a broker that refused the one-shot path."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-import typer
-
-from vincent_cli.commands._send import (
-    Arguments,
-    Binary,
-    DryRun,
-    Headers,
-    Key,
-    Ttl,
-    message_from_command_line,
-    show_dry_run,
-)
 from vincent_cli.output.emit import Output
 from vincent_cli.output.terminal import terminal_text
-from vincent_cli.runtime import get_runtime, run_async
 
 if TYPE_CHECKING:
+    from vincent_cli.sendline import SendLine
+    from vincent_cli.settings import Settings
     from vincent_core.client import Client
 
-__all__ = ["cast", "cast_many"]
+__all__ = ["cast_many", "cast_with_client"]
 
 #: casts in flight at once when no --rate paces them (each still waits for its confirm)
 WINDOW = 64
@@ -64,92 +54,46 @@ async def cast_many(
                 raise result
 
 
-def cast(
-    ctx: typer.Context,
-    key: Key,
-    arguments: Arguments = None,
-    ttl: Ttl = None,
-    header: Headers = None,
-    count: Annotated[
-        int,
-        typer.Option("--count", "-n", metavar="N", min=1, help="Send the message this many times."),
-    ] = 1,
-    rate: Annotated[
-        float | None,
-        typer.Option(
-            "--rate",
-            metavar="N",
-            min=0.001,
-            help="Messages per second with --count.",
-            show_default=False,
-        ),
-    ] = None,
-    dry_run: DryRun = False,
-    binary: Binary = False,
-) -> None:
-    """Publish a message to KEY; exit 4 if nothing is bound to it.
+def cast_with_client(
+    settings: Settings, line: SendLine, body: Any, headers: dict[str, Any], output: Output
+) -> list[str]:
+    """Cast ``line.count`` messages; their ids (none when a progress bar showed them)."""
+    from vincent_cli.runtime import run_async
+    from vincent_core.client import Client
 
-    Returns once the broker confirmed every message. On a pipe each message's id is
-    printed as a JSON line.
-
-    \b
-    Examples:
-      vincent cast file.encrypt '{"key_id": 1234}'
-      vincent cast file.encrypt file=/gfs1/f.dat key_id:=1234 -H x-origin:ops
-      vincent cast load.test n:=1 --count 1000 --rate 200
-    """
-    runtime = get_runtime(ctx)
-    output = runtime.output
-    body, headers = message_from_command_line(arguments, header, binary=binary)
-    settings = runtime.settings()
-    if dry_run:
-        show_dry_run(output, settings.exchange, key, body, headers=headers, ttl=ttl)
-        return
-    run_async(_cast(runtime.client(settings), key, body, count, rate, ttl, headers, output))
+    client = Client(settings.url, exchange=settings.exchange)
+    return run_async(_cast(client, line, body, headers, output))
 
 
 async def _cast(
-    client: Client,
-    key: str,
-    body: Any,
-    count: int,
-    rate: float | None,
-    ttl: float | None,
-    headers: dict[str, Any],
-    output: Output,
-) -> None:
+    client: Client, line: SendLine, body: Any, headers: dict[str, Any], output: Output
+) -> list[str]:
+    ids: list[str] = []
     async with client:
-        if count > 1 and output.progress:
+        if line.count > 1 and output.progress:
             from vincent_cli.output.views import progress_bar
 
             with progress_bar(output.console(stderr=True)) as bar:
-                task = bar.add_task(terminal_text(f"cast {key}"), total=count)
+                task = bar.add_task(terminal_text(f"cast {line.key}"), total=line.count)
                 await cast_many(
                     client,
-                    key,
+                    line.key,
                     body,
-                    count=count,
-                    rate=rate,
-                    ttl=ttl,
+                    count=line.count,
+                    rate=line.rate,
+                    ttl=line.ttl,
                     headers=headers,
                     sent=lambda _id: bar.advance(task),
                 )
-            return
-        ids: list[str] = []
+            return ids
         await cast_many(
             client,
-            key,
+            line.key,
             body,
-            count=count,
-            rate=rate,
-            ttl=ttl,
+            count=line.count,
+            rate=line.rate,
+            ttl=line.ttl,
             headers=headers,
             sent=ids.append,
         )
-    if output.pretty:
-        which = f"id {ids[0]}" if count == 1 else f"{count} messages"
-        text = terminal_text(f"cast {key}: confirmed ({which})")
-        output.console().print(text, markup=False, highlight=False)
-    else:
-        for message_id in ids:
-            output.line({"key": key, "message_id": message_id})
+    return ids
