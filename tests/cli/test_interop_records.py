@@ -68,7 +68,10 @@ def test_hand_written_record_needs_no_ts(cli: Cli, ns: Callable[..., str], tmp_p
 
     timed = cli.run("replay", str(traffic), "--timing")
     assert timed.code == 2
-    assert timed.stderr.strip() == "vincent: error: --timing needs 'ts' in every record; record 1 has none"
+    assert (
+        timed.stderr.strip()
+        == "vincent: error: --timing needs 'ts' in every record; record 1 has none"
+    )
 
 
 @pytest.fixture
