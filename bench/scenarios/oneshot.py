@@ -1,8 +1,12 @@
-"""(6) ``vincent cast`` as a one-shot process against a ten-line aio-pika script."""
+"""(6) ``vincent cast`` and ``vincent call`` as one-shot processes against a ten-line
+aio-pika script: every variant (headers, ``--ttl``, ``--dry-run``, a call answered by a
+worker in this process) has the same target, and ``--version`` is shown beside
+``--help``."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
@@ -21,7 +25,14 @@ VINCENT = Path(sys.executable).parent / "vincent"
 class OneShot(Scenario):
     number = 6
     name = "one-shot"
-    references = ("python -c pass", "import aio_pika")
+    variants = (
+        "vincent",
+        "vincent -H k:v",
+        "vincent --ttl 5",
+        "vincent --dry-run",
+        "vincent call",
+    )
+    references = ("python -c pass", "import aio_pika", "vincent --help", "vincent --version")
     metrics = (Metric("wall ms", "lower", Target("≤ 1.0× aio-pika", "<=", 1.0)),)
 
     @property
@@ -45,19 +56,39 @@ class OneShot(Scenario):
         self.key = self.env.name("oneshot")
         await self.env.admin.queue(self.key)
         self.body = body_bytes(1).decode()
+        self.call_key = self.env.name("oneshot-call")
+        from vincent_core import Message, Vincent
+
+        app = Vincent(self.env.url, exchange=self.env.exchange)
+
+        @app.listen(self.call_key)
+        async def echo(msg: Message) -> object:
+            return msg.body
+
+        self.worker = contextlib.AsyncExitStack()
+        await self.worker.enter_async_context(app.running())
+
+    async def teardown(self) -> None:
+        await self.worker.aclose()
 
     def command(self, side: str) -> list[str]:
         url, exchange = self.env.url, self.env.exchange
-        if side == "vincent":
+        if side.startswith("vincent"):
+            words = side.split()[1:]
+            if words in (["--help"], ["--version"]):
+                return [str(VINCENT), *words]
+            command, key = ("call", self.call_key) if words == ["call"] else ("cast", self.key)
+            options = [] if command == "call" else words
             return [
                 str(VINCENT),
                 "--broker",
                 url,
                 "--exchange",
                 exchange,
-                "cast",
-                self.key,
+                command,
+                key,
                 self.body,
+                *options,
             ]
         if side == BASELINE:
             return [sys.executable, str(SCRIPT), url, exchange, self.key, self.body]

@@ -47,6 +47,13 @@ class Item:
 
 def parse_json(text: str | bytes, where: str) -> Any:
     """Parse JSON, or fail with a one-line message naming ``where`` and the position."""
+    if isinstance(text, bytes):
+        try:
+            text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise CommandError(
+                f"{where} is not UTF-8 JSON; add --binary to send it as bytes"
+            ) from None
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
@@ -93,7 +100,18 @@ def parse_item(argument: str) -> Item:
         raise CommandError(f"item {argument!r} has no name before {separator!r}")
     if separator == "=":
         return Item(name, value)
-    return Item(name, parse_json(value, f"the value of item {name!r}"))
+    try:
+        return Item(name, parse_json(value, f"the value of item {name!r}"))
+    except CommandError as exc:
+        # `count:=notjson`: say what := means and how to send the text instead.
+        raise CommandError(
+            f"{exc.message}; name:=value takes JSON (a number, true, [..], {{..}}), "
+            f"for the string write {_escape(name)}={value}"
+        ) from None
+
+
+def _escape(name: str) -> str:
+    return "".join("\\" + char if char in _ESCAPABLE else char for char in name)
 
 
 def _looks_like_body(argument: str) -> bool:
@@ -159,9 +177,18 @@ def build_body(
             raise CommandError(
                 f"items need a JSON object as BODY, not {type(body).__name__} {body!r:.40}"
             )
-        for item in items:
-            body[item.name] = item.value
+        _merge(body, items)
     return body
+
+
+def _merge(body: dict[str, Any], items: Sequence[Item]) -> None:
+    """Items into the body; a name given more than once collects its values into an
+    array, as httpie does (``tag=a tag=b`` is ``{"tag": ["a", "b"]}``)."""
+    grouped: dict[str, list[Any]] = {}
+    for item in items:
+        grouped.setdefault(item.name, []).append(item.value)
+    for name, values in grouped.items():
+        body[name] = values[0] if len(values) == 1 else values
 
 
 def parse_headers(values: Sequence[str]) -> dict[str, Any]:

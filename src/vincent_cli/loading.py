@@ -49,9 +49,18 @@ def parse_target(target: str) -> tuple[str, str]:
     if not separator or not module or not attribute:
         raise CommandError(f"{target!r} is not MODULE:OBJ (for example examples.files:app)")
     names = module.split(".") + attribute.split(".")
-    if not all(name.isidentifier() for name in names):
-        raise CommandError(f"{target!r} is not MODULE:OBJ (for example examples.files:app)")
+    if module.endswith(".py") or not all(name.isidentifier() for name in names):
+        raise CommandError(f"{target!r} is not MODULE:OBJ ({_suggest(module, attribute)})")
     return module, attribute
+
+
+def _suggest(module: str, attribute: str) -> str:
+    """``thumbs.py:app`` → ``did you mean thumbs:app?``; a path → its dotted module."""
+    path = module.removesuffix(".py").strip("./").replace("/", ".")
+    dotted = ".".join(part for part in path.split(".") if part)
+    if dotted != module and all(n.isidentifier() for n in dotted.split(".") if n) and dotted:
+        return f"did you mean {dotted}:{attribute}?"
+    return "for example examples.files:app"
 
 
 def _user_frames(tb: TracebackType | None) -> TracebackType | None:

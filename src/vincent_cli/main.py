@@ -37,7 +37,7 @@ from vincent_cli.runtime import Runtime
 from vincent_cli.settings import Flags
 from vincent_cli.version import version
 
-__all__ = ["app", "invoke", "run", "version"]
+__all__ = ["app", "invoke", "plain_words", "run", "version"]
 
 app = typer.Typer(
     name="vincent",
@@ -142,6 +142,33 @@ def _silence_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
+# typer validates with pydantic, whose phrasing is not vincent's: say it as a person would.
+_PYDANTIC = (
+    (r"Input should be greater than or equal to (\S+)", r"must be at least \1"),
+    (r"Input should be greater than (\S+)", r"must be more than \1"),
+    (r"Input should be less than or equal to (\S+)", r"must be at most \1"),
+    (r"Input should be less than (\S+)", r"must be less than \1"),
+    (r"Input should be a valid integer.*", "must be a whole number"),
+    (r"Input should be a valid number.*", "must be a number"),
+    (r"Input should be a valid boolean.*", "must be true or false"),
+    (r"Value error, ", ""),
+)
+
+
+def plain_words(message: str) -> str:
+    """A usage error without pydantic's phrasing: ``Invalid value for '--count' / '-n':
+    Input should be greater than or equal to 1`` → ``--count must be at least 1``."""
+    import re
+
+    changed = message
+    for pattern, replacement in _PYDANTIC:
+        changed = re.sub(pattern, replacement, changed)
+    if changed == message:
+        return message
+    option = re.match(r"Invalid value for '([^']+)'(?: / '[^']+')*: (.*)", changed, re.S)
+    return f"{option[1]} {option[2]}" if option else changed
+
+
 def invoke(argv: Sequence[str] | None = None) -> int:
     """Run ``vincent`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
 
@@ -168,7 +195,7 @@ def invoke(argv: Sequence[str] | None = None) -> int:
             typer.echo(usage.get_help())
             return OK
         where = f" (see '{usage.command_path} --help')" if usage is not None else ""
-        Output.for_streams().error(f"{exc.format_message()}{where}")
+        Output.for_streams().error(f"{plain_words(exc.format_message())}{where}")
         return int(getattr(exc, "exit_code", 2))
     except BrokenPipeError:
         _silence_stdout()

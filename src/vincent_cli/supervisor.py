@@ -33,6 +33,9 @@ _BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0)
 _HEALTHY_AFTER = 10.0
 #: how long after the grace period a child gets before SIGKILL
 _KILL_MARGIN = 5.0
+#: the grace of a restart for --reload: someone is waiting to try their change, and what
+#: does not finish goes back to its queue for the new worker
+RELOAD_GRACE = 2.0
 
 
 def die_with_parent() -> None:
@@ -153,16 +156,26 @@ class Supervisor:
                 with contextlib.suppress(ProcessLookupError):
                     slot.process.send_signal(signum)
 
-    async def _stop_all(self) -> None:
-        """SIGTERM every child, wait out the grace period, then SIGKILL stragglers."""
+    async def _stop_all(self, grace: float | None = None) -> None:
+        """SIGTERM every child, wait out the grace period, then SIGKILL stragglers.
+
+        A shorter ``grace`` than the children's own (a reload) is enforced with a second
+        SIGTERM when it ends: the children then stop at once, leaving unfinished messages
+        to the broker to redeliver."""
         self._signal_all(signal.SIGTERM)
         running = [s.process for s in self._slots if s.process and s.process.returncode is None]
         if not running:
             return
-        _, pending = await asyncio.wait(
-            [asyncio.ensure_future(p.wait()) for p in running],
-            timeout=self.grace + _KILL_MARGIN,
-        )
+        waits = [asyncio.ensure_future(p.wait()) for p in running]
+        if grace is not None and grace < self.grace:
+            _, pending = await asyncio.wait(waits, timeout=grace)
+            if not pending:
+                return
+            log.warning("%d worker(s) still busy after %gs: stopping them now", len(pending), grace)
+            self._signal_all(signal.SIGTERM)
+        else:
+            grace = self.grace
+        _, pending = await asyncio.wait(waits, timeout=grace + _KILL_MARGIN)
         if pending:
             log.error("%d worker(s) did not stop in time: killing them", len(pending))
             self._signal_all(signal.SIGKILL)
@@ -178,7 +191,7 @@ class Supervisor:
             log.warning("changed: %s; restarting the workers", ", ".join(names))
             self._restarting = True
             try:
-                await self._stop_all()
+                await self._stop_all(RELOAD_GRACE)
                 for slot in self._slots:
                     slot.failures = 0
                     await self._start(slot)

@@ -100,6 +100,10 @@ class TapOptions:
             raise CommandError("give at least one PATTERN (e.g. 'file.*'), or --queue NAME")
         if self.patterns and self.queue:
             raise CommandError("give PATTERNs or --queue NAME, not both")
+        from vincent_core.wire.routing import check_pattern
+
+        for pattern in self.patterns:
+            check_pattern(pattern)
 
     def describe(self, exchange: str) -> str:
         """``exchange 'vincent', file.*`` or ``queue 'file.get'``, for the ready line."""
@@ -158,6 +162,16 @@ async def follow(
         return stop.exit_code
     if options.count is not None and received >= options.count:
         return OK
+    if not received:
+        waited = " or ".join(
+            f"{label} {value:g}s"
+            for label, value in (
+                ("--timeout", options.timeout),
+                ("--idle-timeout", options.idle_timeout),
+            )
+            if value is not None
+        )
+        output.info(f"nothing came within {waited}")
     return OK if received else TIMEOUT
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from vincent_cli.exit_codes import NO_ROUTE, OK
+from vincent_cli.exit_codes import NO_ROUTE, OK, CommandError
 from vincent_cli.output.emit import Output
 from vincent_cli.runtime import get_runtime, run_async
 
@@ -118,6 +118,9 @@ async def _list(client: Client, queue: str, count: int | None, output: Output) -
     from vincent_core.wire.failures import restore_dead_letter
 
     async with client:
+        info_before = await client.queue_info(queue)
+        if info_before is None:
+            raise CommandError(f"no queue named {queue!r} on {client.masked_url}")
         deliveries = await _take_all(client, queue, count)
         try:
             rows = []
@@ -131,7 +134,7 @@ async def _list(client: Client, queue: str, count: int | None, output: Output) -
                             info["reason"],
                             error,
                             info["attempts"],
-                            info["dead_at"],
+                            _short_time(info["dead_at"]),
                         )
                     )
                 else:
@@ -141,11 +144,23 @@ async def _list(client: Client, queue: str, count: int | None, output: Output) -
                 output.rows(
                     ("key", "reason", "error", "attempts", "dead at"),
                     rows,
-                    title=f"{queue}: {len(rows)} shown",
+                    title=f"{queue}: {len(rows)} of {max(info_before.messages, len(rows))}",
                 )
         finally:
             # Back where they were, in order: listing removes nothing.
             await _give_back(deliveries)
+
+
+def _short_time(text: str) -> str:
+    """``2026-12-04T17:11:20.381880+00:00`` → ``2026-12-04 17:11:20Z``: to the second
+    fits a table at 80 columns; the record lines keep the microseconds."""
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return text
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.UTC)
+    return when.strftime("%Y-%m-%d %H:%M:%S") + ("Z" if when.tzinfo is not None else "")
 
 
 def _dead_at(info: dict[str, Any]) -> dt.datetime | None:
@@ -177,6 +192,10 @@ def replay(
     re-send. Exit 4 if some had no route (they stay in the dead-letter queue).
     """
     runtime = get_runtime(ctx)
+    if key is not None:
+        from vincent_core.wire.routing import check_pattern
+
+        check_pattern(key)
     code = run_async(_replay(runtime.client(), _queue(ctx, queue), key, count, runtime.output))
     raise typer.Exit(code)
 

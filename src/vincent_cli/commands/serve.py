@@ -93,10 +93,18 @@ def serve(
             min=0,
             max=65535,
             help="Serve Prometheus /metrics and /healthz on PORT (worker i of --workers N: "
-            "PORT+i-1). Needs prometheus-client.",
+            "PORT+i-1), on 127.0.0.1 unless --metrics-host. Needs prometheus-client.",
             show_default=False,
         ),
     ] = None,
+    metrics_host: Annotated[
+        str,
+        typer.Option(
+            "--metrics-host",
+            metavar="HOST",
+            help="Address for --metrics-port (0.0.0.0: every interface).",
+        ),
+    ] = "127.0.0.1",
 ) -> None:
     """Run the app's listeners until SIGTERM or SIGINT, then stop gracefully.
 
@@ -119,7 +127,7 @@ def serve(
     parse_target(target)
     concrete = configure_logging(log_level.value, log_format)
     if workers == 1 and not reload:
-        _serve_here(target, settings, concurrency, grace, metrics_port)
+        _serve_here(target, settings, concurrency, grace, metrics_port, metrics_host)
         return
     if metrics_port == 0 and workers > 1:
         raise CommandError("--metrics-port 0 (any free port) needs --workers 1")
@@ -131,6 +139,8 @@ def serve(
     command += ["--log-format", concrete.value]
     if concurrency is not None:
         command += ["--concurrency", str(concurrency)]
+    if metrics_port is not None:
+        command += ["--metrics-host", metrics_host]
     env = dict(os.environ)
     url, exchange = _explicit(settings)
     # Through the environment, not argv: a password must not show in `ps`.
@@ -151,6 +161,7 @@ def _serve_here(
     concurrency: int | None,
     grace: float,
     metrics_port: int | None,
+    metrics_host: str,
 ) -> None:
     from vincent_cli.loading import load_app, user_code_error
     from vincent_cli.supervisor import die_with_parent
@@ -164,9 +175,10 @@ def _serve_here(
         # Imported only here: without --metrics-port, prometheus_client is never loaded.
         from vincent_core.metrics import MetricsServer, app_health
 
-        server = MetricsServer(metrics_port, health=app_health(app)).start()
+        server = MetricsServer(metrics_port, host=metrics_host, health=app_health(app)).start()
+        shown = f"[{metrics_host}]" if ":" in metrics_host else metrics_host
         logging.getLogger("vincent.serve").info(
-            "metrics on http://0.0.0.0:%d/metrics, health on /healthz", server.port
+            "metrics on http://%s:%d/metrics, health on /healthz", shown, server.port
         )
     try:
         app.run(url=url, exchange=exchange, concurrency=concurrency, grace=grace)

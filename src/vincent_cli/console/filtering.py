@@ -22,7 +22,8 @@ import orjson
 
 from vincent_cli.console.parser import UsageError, split_words
 from vincent_core.errors import ConfigurationError
-from vincent_core.wire.routing import check_key, topic_matches
+from vincent_core.wire.routing import check_pattern as check_topic_pattern
+from vincent_core.wire.routing import topic_matches
 
 if TYPE_CHECKING:
     from vincent_cli.console.session import Entry
@@ -142,21 +143,12 @@ class Filter:
 
 
 def check_pattern(text: str) -> str:
-    """A topic pattern as the console takes it (:class:`UsageError` otherwise).
-
-    AMQP takes ``file.get*`` as a plain key, which matches nothing but itself; someone
-    who types it means a wildcard, so it is refused with the patterns that work.
-    """
+    """A topic pattern as the console takes it (:class:`UsageError` otherwise): the
+    check every command shares (:func:`vincent_core.wire.routing.check_pattern`)."""
     try:
-        check_key(text, pattern=True)
+        return check_topic_pattern(text)
     except ConfigurationError as exc:
         raise UsageError(str(exc)) from None
-    for word in text.split("."):
-        if word not in ("*", "#") and ("*" in word or "#" in word):
-            head = text.rsplit(".", 1)[0] if "." in text else ""
-            hint = f"{head}.* or {head}.#" if head else "* or #"
-            raise UsageError(f"{text!r}: * and # stand for whole words between dots (try {hint})")
-    return text
 
 
 def _pattern(text: str) -> str:

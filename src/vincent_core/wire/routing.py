@@ -12,6 +12,7 @@ from vincent_core.errors import ConfigurationError
 __all__ = [
     "RouteTo",
     "check_key",
+    "check_pattern",
     "queue_name",
     "retry_queue_name",
     "topic_matches",
@@ -29,6 +30,22 @@ def check_key(key: str, *, pattern: bool = False) -> str:
     if not pattern and ("*" in key.split(".") or "#" in key.split(".")):
         raise ConfigurationError(f"{key!r} is a pattern: cast and call need a plain key")
     return key
+
+
+def check_pattern(pattern: str) -> str:
+    """Validate a topic pattern as a person means it: ``*`` and ``#`` only as whole
+    words. AMQP takes ``thumb.mak*`` as a plain key that matches nothing but itself;
+    whoever types it means a wildcard, so it is refused with the patterns that work.
+    Used by every command that takes a pattern and by the console's ``filter``."""
+    check_key(pattern, pattern=True)
+    for word in pattern.split("."):
+        if word not in ("*", "#") and ("*" in word or "#" in word):
+            head = pattern.rsplit(".", 1)[0] if "." in pattern else ""
+            hint = f"{head}.* or {head}.#" if head else "* or #"
+            raise ConfigurationError(
+                f"{pattern!r}: * and # stand for whole words between dots (try {hint})"
+            )
+    return pattern
 
 
 def queue_name(
