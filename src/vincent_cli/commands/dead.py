@@ -152,7 +152,7 @@ async def _list(client: Client, queue: str, count: int | None, output: Output) -
 
 
 def _short_time(text: str) -> str:
-    """``2026-12-04T17:11:20.381880+00:00`` → ``2026-12-04 17:11:20Z``: to the second
+    """``2026-12-04T17:11:20.381880+00:00`` → ``2026-12-04T17:11:20Z``: one word, to the second
     fits a table at 80 columns; the record lines keep the microseconds."""
     try:
         when = dt.datetime.fromisoformat(text)
@@ -160,7 +160,7 @@ def _short_time(text: str) -> str:
         return text
     if when.tzinfo is not None:
         when = when.astimezone(dt.UTC)
-    return when.strftime("%Y-%m-%d %H:%M:%S") + ("Z" if when.tzinfo is not None else "")
+    return when.strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if when.tzinfo is not None else "")
 
 
 def _dead_at(info: dict[str, Any]) -> dt.datetime | None:

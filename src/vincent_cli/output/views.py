@@ -6,6 +6,7 @@ Only imported when stdout or stderr is a terminal (or ``--output pretty``).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,9 @@ __all__ = ["live_line", "progress_bar", "short_body", "table"]
 STATUS_HEADER = "x-vincent-status"
 
 
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?")
+
+
 def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str = "") -> Table:
     """A plain table with a header row; numbers right-aligned. Cells are text, never
     markup, with control characters escaped (they may come from a message)."""
@@ -40,8 +44,15 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str = ""
         bool(rows) and all(isinstance(row[i], int | float) for row in rows)
         for i in range(len(columns))
     ]
-    for name, right in zip(columns, numeric, strict=True):
-        result.add_column(name, justify="right" if right else "left", overflow="fold")
+    for index, (name, right) in enumerate(zip(columns, numeric, strict=True)):
+        # A timestamp folded in two is misread: its column keeps the width of one.
+        stamps = [len(str(row[index])) for row in rows if _TIMESTAMP.fullmatch(str(row[index]))]
+        result.add_column(
+            name,
+            justify="right" if right else "left",
+            overflow="fold",
+            min_width=max(stamps) if stamps else None,
+        )
     for row in rows:
         result.add_row(*(Text("" if cell is None else terminal_text(cell)) for cell in row))
     return result
