@@ -15,8 +15,8 @@ _vincent()
             esac
         elif [ -z "$sub" ]; then
             case "$cmd:$w" in
-                dead:-*) ;;
-                dead:*) sub="$w" ;;
+                dead:-*|completions:-*) ;;
+                dead:*|completions:*) sub="$w" ;;
             esac
         fi
         i=$((i + 1))
@@ -31,7 +31,7 @@ _vincent()
             esac
             case "$cur" in
                 -*) COMPREPLY=($(compgen -W "-b --broker --exchange --context --output --version -h --help" -- "$cur")) ;;
-                *) [ -z "$sub" ] && COMPREPLY=($(compgen -W "cast call listen record replay serve routes queues health config console dev dead" -- "$cur")) ;;
+                *) [ -z "$sub" ] && COMPREPLY=($(compgen -W "cast call listen record replay serve routes queues health config console dev dead completions" -- "$cur")) ;;
             esac
             ;;
         "cast")
@@ -51,9 +51,10 @@ _vincent()
                 -t|--timeout) :; return ;;
                 --ttl) :; return ;;
                 -H|--header) :; return ;;
+                -p|--print) :; return ;;
             esac
             case "$cur" in
-                -*) COMPREPLY=($(compgen -W "-t --timeout --ttl -H --header --dry-run --binary -h --help" -- "$cur")) ;;
+                -*) COMPREPLY=($(compgen -W "-t --timeout --ttl -H --header --dry-run --binary -v --verbose -p --print --fail-fast -h --help" -- "$cur")) ;;
                 *) case "$cur" in @*) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -P @ -f -- "${cur#@}")) ;; esac ;;
             esac
             ;;
@@ -101,9 +102,10 @@ _vincent()
                 --grace) :; return ;;
                 --log-format) COMPREPLY=($(compgen -W "auto rich plain json" -- "$cur")); return ;;
                 --metrics-port) :; return ;;
+                --metrics-host) :; return ;;
             esac
             case "$cur" in
-                -*) COMPREPLY=($(compgen -W "-w --workers --reload --reload-dir -c --concurrency --log-level --grace --log-format --metrics-port -h --help" -- "$cur")) ;;
+                -*) COMPREPLY=($(compgen -W "-w --workers --reload --reload-dir -c --concurrency --log-level --grace --log-format --metrics-port --metrics-host -h --help" -- "$cur")) ;;
                 *) : ;;
             esac
             ;;
@@ -198,6 +200,31 @@ _vincent()
             case "$cur" in
                 -*) COMPREPLY=($(compgen -W "-q --queue -y --yes -h --help" -- "$cur")) ;;
                 *) : ;;
+            esac
+            ;;
+        "completions")
+            case "$prev" in
+            esac
+            case "$cur" in
+                -*) COMPREPLY=($(compgen -W "-h --help" -- "$cur")) ;;
+                *) [ -z "$sub" ] && COMPREPLY=($(compgen -W "install show" -- "$cur")) ;;
+            esac
+            ;;
+        "completions install")
+            case "$prev" in
+                --dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
+            esac
+            case "$cur" in
+                -*) COMPREPLY=($(compgen -W "--dir -h --help" -- "$cur")) ;;
+                *) COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")) ;;
+            esac
+            ;;
+        "completions show")
+            case "$prev" in
+            esac
+            case "$cur" in
+                -*) COMPREPLY=($(compgen -W "-h --help" -- "$cur")) ;;
+                *) COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")) ;;
             esac
             ;;
     esac

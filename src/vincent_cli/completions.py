@@ -6,7 +6,9 @@ a test regenerates them and fails when the checked-in files drifted from the CLI
 
 The scripts are static (no Python at completion time, so they are instant): commands,
 subcommands, options, choices (``--output json|pretty|raw``), files for ``FILE``
-arguments and for ``@file`` bodies.
+arguments and for ``@file`` bodies. The wheel ships them under ``share/`` (where
+system-wide shells look), and ``vincent completions install`` writes the one for the
+user's shell where it loads without root (:func:`install_path`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,16 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Command", "Option", "describe_cli", "render_all"]
+__all__ = [
+    "FILES",
+    "Command",
+    "Option",
+    "activation",
+    "describe_cli",
+    "install_path",
+    "render",
+    "render_all",
+]
 
 HEADER = "generated from the CLI by `python -m vincent_cli.completions`; do not edit"
 
@@ -40,8 +51,10 @@ class Command:
     help: str
     options: list[Option] = field(default_factory=list)
     subcommands: list[Command] = field(default_factory=list)
-    #: what positional arguments complete to: "file", "body" (JSON or @file) or ""
+    #: what positional arguments complete to: "file", "body" (JSON or @file),
+    #: "choice" (one of ``choices``) or ""
     arguments: str = ""
+    choices: tuple[str, ...] = ()
 
 
 _HELP_OPTION = Option(("-h", "--help"), False, "Show the help and exit.")
@@ -61,6 +74,11 @@ def _describe(name: str, command: object) -> Command:
         if param.param_type_name == "argument":
             metavar = param.metavar or ""
             result.arguments = _KINDS.get(metavar, "body" if "BODY" in metavar else "")
+            if param.type_descriptor.is_choice:
+                result.arguments = "choice"
+                result.choices = tuple(
+                    str(getattr(c, "value", c)) for c in param.type_descriptor.choices or ()
+                )
             continue
         descriptor = param.type_descriptor
         choices = tuple(str(getattr(c, "value", c)) for c in descriptor.choices or ())
@@ -124,6 +142,7 @@ def _bash_case(command: Command, path: str) -> list[str]:
     positional = {
         "file": _FILES + ' -f -- "$cur"))',
         "body": 'case "$cur" in @*) ' + _FILES + ' -P @ -f -- "${cur#@}")) ;; esac',
+        "choice": f'COMPREPLY=($(compgen -W "{" ".join(command.choices)}" -- "$cur"))',
         "": ":",
     }[command.arguments]
     if command.subcommands:
@@ -241,7 +260,12 @@ def _zsh_function(command: Command, function: str) -> list[str]:
         for sub in command.subcommands:
             lines += _zsh_function(sub, f"{function}_{sub.name}")
         return lines
-    positional = {"file": "'*:file:_files'", "body": "'*:body or item: '", "": "'*:argument: '"}
+    positional = {
+        "file": "'*:file:_files'",
+        "body": "'*:body or item: '",
+        "choice": f"'1:choice:({' '.join(command.choices)})'",
+        "": "'*:argument: '",
+    }
     lines += [f"        {positional[command.arguments]}", "}"]
     return lines
 
@@ -300,6 +324,11 @@ def render_fish(root: Command) -> str:
                     f"complete -c vincent -n '{seen}; and not __fish_seen_subcommand_from {subs}'"
                     f" -a {sub.name} -d '{_fish_text(sub.help)}'"
                 )
+                if sub.arguments == "choice":
+                    lines.append(
+                        f"complete -c vincent -n '{seen}; and __fish_seen_subcommand_from "
+                        f"{sub.name}' -a '{' '.join(sub.choices)}'"
+                    )
                 for option in sub.options:
                     if option is not _HELP_OPTION:
                         lines.append(
@@ -320,9 +349,58 @@ def render_all() -> dict[str, str]:
     }
 
 
+#: the file name of each shell's script
+FILES = {"bash": "vincent.bash", "zsh": "_vincent", "fish": "vincent.fish"}
+
+
+def render(shell: str) -> str:
+    """The completion script for ``shell`` (bash, zsh or fish)."""
+    return render_all()[FILES[shell]]
+
+
+def install_path(shell: str, environ: dict[str, str] | None = None) -> Path:
+    """Where ``vincent completions install`` puts a shell's script, per user: the
+    directories bash-completion and fish load on demand; for zsh a directory to add to
+    ``fpath`` (:func:`activation`)."""
+    import os
+
+    env = dict(os.environ) if environ is None else environ
+    home = Path(env.get("HOME") or Path.home())
+    data = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share")
+    config = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
+    if shell == "bash":
+        return data / "bash-completion" / "completions" / "vincent"
+    if shell == "zsh":
+        return Path(env.get("ZDOTDIR") or home) / ".zfunc" / "_vincent"
+    return config / "fish" / "completions" / "vincent.fish"
+
+
+def activation(shell: str, path: Path) -> str:
+    """What the user still has to do for ``shell`` to load ``path`` (empty: nothing)."""
+    if shell == "bash":
+        return (
+            "bash-completion loads it in new shells; without bash-completion add to "
+            f"~/.bashrc: source {path}"
+        )
+    if shell == "zsh":
+        return (
+            f"add to ~/.zshrc, before compinit: fpath=({path.parent} $fpath); "
+            "autoload -Uz compinit && compinit"
+        )
+    return "fish loads it in new shells"
+
+
 def main(argv: list[str]) -> int:
-    """Write the completion files into the directory ``argv[0]`` (default: completions)."""
-    directory = Path(argv[0] if argv else "completions")
+    """``python -m vincent_cli.completions [DIR]``: write every script into DIR
+    (default: completions), as ``make completions`` does."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m vincent_cli.completions",
+        description="Write the bash, zsh and fish completion scripts into DIR.",
+    )
+    parser.add_argument("dir", nargs="?", default="completions", metavar="DIR")
+    directory = Path(parser.parse_args(argv).dir)
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in render_all().items():
         (directory / name).write_text(text)

@@ -17,6 +17,7 @@ import typer
 
 from vincent_cli.commands import (
     _send,
+    completions,
     config,
     console,
     dead,
@@ -131,6 +132,7 @@ app.command("trace")(trace.trace)
 app.command("services")(services.services)
 app.add_typer(dead.app, name="dead")
 app.command("config")(config.config)
+app.add_typer(completions.app, name="completions")
 app.command("console")(console.console)
 app.command("dev")(dev.dev)
 

@@ -24,16 +24,15 @@ ca = "ca.pem"
 
 def test_config_shows_sources_and_masks_passwords(offline_cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(PROJECT)
-    rows = {
-        row["name"]: row
-        for row in offline_cli.run("config", VINCENT_BROKER_URL="", VINCENT_EXCHANGE="").lines
-    }
+    # Unset, not empty: VINCENT_EXCHANGE="" is the default exchange (contract 6.1).
+    offline_cli.env.pop("VINCENT_EXCHANGE")
+    rows = {row["name"]: row for row in offline_cli.run("config", VINCENT_BROKER_URL="").lines}
     assert rows["url"]["value"] == "amqp://app:***@file-host/"
     assert rows["url"]["source"] == f"[tool.vincent] in {tmp_path / 'pyproject.toml'}"
     assert rows["exchange"]["value"] == "from-file"
 
     result = offline_cli.run(
-        "--context", "prod", "--exchange", "x", "config", VINCENT_BROKER_URL="", VINCENT_EXCHANGE=""
+        "--context", "prod", "--exchange", "x", "config", VINCENT_BROKER_URL=""
     )
     rows = {row["name"]: row for row in result.lines}
     assert rows["url"]["value"].startswith("amqps://ops:***@prod-host/?cafile=")
