@@ -51,8 +51,9 @@ UNHEALTHY = 6
 INTERRUPTED = 130
 
 CONNECTION_HINT = (
-    "hint: pass --broker URL or set VINCENT_BROKER_URL; "
-    "`make demo` starts a local broker and prints its URL"
+    "hint: pass --broker URL or set VINCENT_BROKER_URL; no broker? "
+    "`docker run -d -p 5672:5672 rabbitmq:3` or `apt-get install rabbitmq-server` starts "
+    "one (from a clone: `make demo`), and `vincent dev` needs none"
 )
 
 

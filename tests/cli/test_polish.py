@@ -171,3 +171,11 @@ def test_reload_uses_a_short_grace(cli: Cli, ns: Callable[..., str], tmp_path: P
     supervisor.signal(signal.SIGINT)  # the redelivered message is busy again: stop at once
     result = supervisor.finish(timeout=60)
     assert "still busy after 2s" in result.stderr
+
+
+def test_connection_hint_tells_a_pip_user_how_to_start_a_broker(offline_cli: Cli) -> None:
+    result = offline_cli.run("call", "k", "--timeout", "5")
+    assert result.code == 5
+    hint = result.stderr.splitlines()[-1]
+    assert "docker run -d -p 5672:5672 rabbitmq:3" in hint
+    assert "apt-get install rabbitmq-server" in hint and "vincent dev" in hint
