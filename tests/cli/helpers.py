@@ -200,3 +200,38 @@ def offline_cli(tmp_path: Path) -> Iterator[Cli]:
     runner = Cli(env, cwd=tmp_path)
     yield runner
     runner.stop_all()
+
+
+def bash_complete(line: str, script: Path = ROOT / "completions" / "vincent.bash") -> list[str]:
+    """What bash completes ``line`` to, with ``script`` sourced (a real bash)."""
+    words = line.split(" ")
+    program = (
+        f"source {script}\n"
+        f"COMP_WORDS=({' '.join(repr(w) for w in words)})\n"
+        f"COMP_CWORD={len(words) - 1}\n"
+        "_vincent\n"
+        'printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    done = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return done.stdout.split()
+
+
+@pytest.fixture
+def prefix(ns: Callable[..., str]) -> str:
+    """The key prefix of this test's echo app (``CLI_PREFIX``)."""
+    return ns()
+
+
+@pytest.fixture
+def worker(cli: Cli, prefix: str) -> Iterator[Proc]:
+    """``vincent serve`` of the echo app with this test's prefix, stopped gracefully."""
+    proc = cli.serve("echo", CLI_PREFIX=prefix)
+    yield proc
+    proc.signal(15)
+    assert proc.finish(timeout=60).code == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -12,19 +11,6 @@ import pytest
 from tests.cli.helpers import Cli, Proc
 
 pytestmark = pytest.mark.rabbitmq
-
-
-@pytest.fixture
-def prefix(ns: Callable[..., str]) -> str:
-    return ns()
-
-
-@pytest.fixture
-def worker(cli: Cli, prefix: str) -> Iterator[Proc]:
-    proc = cli.serve("echo", CLI_PREFIX=prefix)
-    yield proc
-    proc.signal(15)
-    assert proc.finish(timeout=60).code == 0
 
 
 def test_json_reply_in_a_pipe_is_one_compact_line(cli: Cli, prefix: str, worker: Proc) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.helpers import ROOT, Cli
+from tests.cli.helpers import ROOT, Cli, bash_complete
 
 
 def need_shell(name: str) -> str:
@@ -39,26 +39,14 @@ def home(offline_cli: Cli, tmp_path: Path) -> Path:
 
 
 def test_bash_install_then_source(offline_cli: Cli, home: Path) -> None:
-    bash = need_shell("bash")
+    need_shell("bash")
     result = offline_cli.run("completions", "install", "bash")
     assert result.code == 0, result.stderr
     script = home / ".local/share/bash-completion/completions/vincent"
     assert result.stderr.splitlines()[0] == f"wrote {script}"
 
     def complete(line: str) -> list[str]:
-        words = line.split(" ")
-        program = (
-            f"source {script}\n"
-            f"COMP_WORDS=({' '.join(repr(w) for w in words)})\n"
-            f"COMP_CWORD={len(words) - 1}\n"
-            "_vincent\n"
-            'printf "%s\\n" "${COMPREPLY[@]}"\n'
-        )
-        done = subprocess.run(
-            [bash, "--norc", "--noprofile", "-c", program],
-            capture_output=True, text=True, timeout=30, check=True,
-        )  # fmt: skip
-        return done.stdout.split()
+        return bash_complete(line, script)
 
     assert complete("vincent completions i") == ["install"]
     assert complete("vincent call --fa") == ["--fail-fast"]

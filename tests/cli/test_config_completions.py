@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.helpers import ROOT, Cli
+from tests.cli.helpers import ROOT, Cli, bash_complete
 from vincent_cli.completions import render_all
 
 PROJECT = """
@@ -52,25 +52,6 @@ def test_checked_in_completions_match_the_cli() -> None:
     for name, text in render_all().items():
         shipped = (ROOT / "completions" / name).read_text()
         assert shipped == text, f"completions/{name} is stale: run `make completions`"
-
-
-def bash_complete(line: str) -> list[str]:
-    words = line.split(" ")
-    script = (
-        f"source {ROOT / 'completions' / 'vincent.bash'}\n"
-        f"COMP_WORDS=({' '.join(repr(w) for w in words)})\n"
-        f"COMP_CWORD={len(words) - 1}\n"
-        "_vincent\n"
-        'printf "%s\\n" "${COMPREPLY[@]}"\n'
-    )
-    done = subprocess.run(
-        ["bash", "--norc", "--noprofile", "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return done.stdout.split()
 
 
 @pytest.mark.parametrize(

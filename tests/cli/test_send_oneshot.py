@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
 
 import orjson
 import pytest
@@ -30,19 +29,6 @@ def heavy_imports(stderr: str) -> set[str]:
 
 def without_import_log(stderr: str) -> str:
     return "\n".join(line for line in stderr.splitlines() if not line.startswith("import time:"))
-
-
-@pytest.fixture
-def prefix(ns: Callable[..., str]) -> str:
-    return ns()
-
-
-@pytest.fixture
-def worker(cli: Cli, prefix: str) -> Iterator[Proc]:
-    proc = cli.serve("echo", CLI_PREFIX=prefix)
-    yield proc
-    proc.signal(15)
-    assert proc.finish(timeout=60).code == 0
 
 
 @pytest.mark.parametrize(
