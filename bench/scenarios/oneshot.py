@@ -1,12 +1,11 @@
 """(6) ``vincent cast`` and ``vincent call`` as one-shot processes against a ten-line
 aio-pika script: every variant (headers, ``--ttl``, ``--dry-run``, a call answered by a
-worker in this process) has the same target, and ``--version`` is shown beside
-``--help``."""
+worker run with ``vincent serve bench.apps:echo``) has the same target, and ``--version``
+is shown beside ``--help``."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import statistics
 import sys
@@ -14,6 +13,7 @@ import time
 from pathlib import Path
 
 from bench.params import body_bytes
+from bench.procs import WorkerProcess
 from bench.runner import BASELINE, Metric, Scenario, Target
 
 __all__ = ["OneShot"]
@@ -56,20 +56,14 @@ class OneShot(Scenario):
         self.key = self.env.name("oneshot")
         await self.env.admin.queue(self.key)
         self.body = body_bytes(1).decode()
+        # The call variant's worker runs as users run it: `vincent serve bench.apps:echo`.
         self.call_key = self.env.name("oneshot-call")
-        from vincent_core import Message, Vincent
-
-        app = Vincent(self.env.url, exchange=self.env.exchange)
-
-        @app.listen(self.call_key)
-        async def echo(msg: Message) -> object:
-            return msg.body
-
-        self.worker = contextlib.AsyncExitStack()
-        await self.worker.enter_async_context(app.running())
+        self.worker = await WorkerProcess(
+            "vincent-echo", self.env.url, self.env.exchange, self.call_key, prefetch=1
+        ).start()
 
     async def teardown(self) -> None:
-        await self.worker.aclose()
+        await self.worker.stop()
 
     def command(self, side: str) -> list[str]:
         url, exchange = self.env.url, self.env.exchange

@@ -86,7 +86,7 @@ def tutorial_server(broker_url: str, ns: Callable[..., str]) -> Iterator[str]:
         channel = connection.channel()
         channel.queue_declare(queue=queue, auto_delete=True)
 
-        def on_request(ch, method, props, body) -> None:  # type: ignore[no-untyped-def]
+        def on_request(ch, method, props, body) -> None:
             n = json.loads(body)["n"]
             a, b = 0, 1
             for _ in range(n):

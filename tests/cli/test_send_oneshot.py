@@ -80,15 +80,14 @@ def test_fast_call_reports_remote_errors_and_no_route(cli: Cli, prefix: str, wor
 
 def test_global_options_after_the_command(cli: Cli, prefix: str, worker: Proc) -> None:
     url, exchange = cli.env["VINCENT_BROKER_URL"], cli.env["VINCENT_EXCHANGE"]
-    env = {"VINCENT_BROKER_URL": "amqp://guest:guest@127.0.0.1:1/", "VINCENT_EXCHANGE": "nope"}
-    cast = cli.run("cast", f"{prefix}.echo", "x=1", "--broker", url, "--exchange", exchange, **env)
+    # The environment points elsewhere: only the options after the command can work.
+    cli.env.update(VINCENT_BROKER_URL="amqp://guest:guest@127.0.0.1:1/", VINCENT_EXCHANGE="nope")
+    cast = cli.run("cast", f"{prefix}.echo", "x=1", "--broker", url, "--exchange", exchange)
     assert cast.code == 0, cast.stderr
-    call = cli.run(
-        "call", f"{prefix}.echo", "x=1", f"--broker={url}", "--exchange", exchange, **env
-    )
+    call = cli.run("call", f"{prefix}.echo", "x=1", f"--broker={url}", "--exchange", exchange)
     assert call.code == 0, call.stderr
     assert orjson.loads(call.stdout) == {"x": "1"}
-    queue = cli.run("queues", f"{prefix}.echo", "-b", url, **env)
+    queue = cli.run("queues", f"{prefix}.echo", "-b", url)
     assert queue.code == 0, queue.stderr
     assert queue.lines[0]["consumers"] == 1
 

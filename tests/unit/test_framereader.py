@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from typing import Any
 
 import pytest
 from pamqp.encode import field_table as pamqp_table
@@ -25,7 +26,7 @@ INTEGERS = [0, -1, 127, -128, 300, -3000, 40000, 70000, -70000, 3_000_000_000, 2
 
 @pytest.mark.parametrize("value", [*INTEGERS, "é✓", ""])
 def test_flat_tables_are_pamqps_bytes(value: int | str) -> None:
-    headers = {"b": value, "a": "x", "x-vincent-deadline": 1_796_403_933_286}
+    headers: dict[str, Any] = {"b": value, "a": "x", "x-vincent-deadline": 1_796_403_933_286}
     assert _flat_table(headers) == pamqp_table(headers)
 
 
@@ -35,7 +36,7 @@ def test_other_values_are_left_to_field_table() -> None:
     assert _flat_table({"n": {"a": 1}}) is None
 
 
-TABLE = {
+TABLE: dict[str, Any] = {
     "s": "text",
     "i": 7,
     "big": 2**40,
@@ -56,10 +57,11 @@ def test_tables_decode_as_pamqp_decodes_them() -> None:
 
 
 def test_rare_types_fall_back_to_pamqp() -> None:
-    table = {"when": dt.datetime(2026, 12, 4, tzinfo=dt.UTC), "price": decimal.Decimal("1.50")}
+    when = dt.datetime(2026, 12, 4, tzinfo=dt.UTC)
+    table: dict[str, Any] = {"when": when, "price": decimal.Decimal("1.50")}
     decoded, _ = decode_field_table(pamqp_table(table))
     assert decoded["price"] == decimal.Decimal("1.50")
-    assert decoded["when"].timestamp() == table["when"].timestamp()
+    assert decoded["when"].timestamp() == when.timestamp()
 
 
 def test_content_header_and_frames_split_anywhere() -> None:

@@ -156,7 +156,8 @@ def test_read_records_names_the_line() -> None:
 def test_naive_ts_is_utc() -> None:
     record = to_record(build_cast("x", "k", {}), WHEN)
     record["ts"] = "2026-11-28T06:20:37"
-    assert parse_record(record).ts.tzinfo is dt.UTC
+    ts = parse_record(record).ts
+    assert ts is not None and ts.tzinfo is dt.UTC
 
 
 header_values = st.recursive(
