@@ -153,3 +153,22 @@ def test_send_usage_errors_are_one_line_in_vincent_words(offline_cli: Cli) -> No
         result = offline_cli.run(*argv)
         assert result.code == 2, argv
         assert result.stderr == f"vincent: error: {message}\n", argv
+
+
+def test_the_async_path_answers_alike(cli: Cli, prefix: str, worker: Proc) -> None:
+    """Several URLs (as amqps://) take the async client: same output, same exit codes."""
+    url = cli.env["VINCENT_BROKER_URL"]
+    cli.env["VINCENT_BROKER_URL"] = f"{url},{url}"
+    call = cli.run("call", "-v", f"{prefix}.echo", "n:=1", PYTHONPROFILEIMPORTTIME="1")
+    assert call.code == 0, without_import_log(call.stderr)
+    assert "asyncio" in heavy_imports(call.stderr)  # the other path, indeed
+    assert orjson.loads(call.stdout) == {"n": 1}
+    err = without_import_log(call.stderr).splitlines()
+    assert err[-1] == '< headers {"x-vincent-status":"ok"}'
+    assert re.fullmatch(r"< reply in \d+\.\d ms", err[-3])
+    cast = cli.run("cast", f"{prefix}.echo", "n:=2", "-H", "x-a:b", "--ttl", "5")
+    assert cast.code == 0, cast.stderr
+    assert cast.lines[0]["key"] == f"{prefix}.echo"
+    nobody = cli.run("call", f"{prefix}.nobody", "--timeout", "5")
+    assert nobody.code == 4
+    assert "nothing is bound" in nobody.stderr
