@@ -179,3 +179,15 @@ def test_connection_hint_tells_a_pip_user_how_to_start_a_broker(offline_cli: Cli
     hint = result.stderr.splitlines()[-1]
     assert "docker run -d -p 5672:5672 rabbitmq:3" in hint
     assert "apt-get install rabbitmq-server" in hint and "vincent dev" in hint
+
+
+@pytest.mark.parametrize("columns", [72, 80, 120])
+def test_urls_in_tables_never_fold_inside_host_port(offline_cli: Cli, columns: int) -> None:
+    url = "amqps://ops:secret@rabbit-01.prod.example.com:5671/production"
+    screen = offline_cli.in_terminal(
+        "config", VINCENT_BROKER_URL=url, NO_COLOR="1", COLUMNS=str(columns)
+    ).finish()
+    text = screen.stdout.decode().replace("\r\n", "\n")
+    assert all(len(line) <= columns for line in text.splitlines())
+    assert "com:5671/" in text  # the port stays with its host
+    assert "secret" not in text

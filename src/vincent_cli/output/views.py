@@ -20,7 +20,8 @@ from vincent_cli.output.emit import human_size
 from vincent_cli.output.terminal import terminal_text
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.measure import Measurement
 
     from vincent_core.wire.envelope import Envelope
 
@@ -30,11 +31,60 @@ STATUS_HEADER = "x-vincent-status"
 
 
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?")
+# scheme://user:password@ | host:port/ | path parts/ | ?query&parts
+_URL = re.compile(r"^([a-z][a-z0-9+.-]*://(?:[^@/\s]*@)?)([^/?#\s]*/?)(\S*)$", re.I)
+
+
+class _Parts:
+    """A cell that wraps only between its parts, as a person reads them: a timestamp
+    stays whole; a URL breaks after its credentials, the dots of its host and its path
+    segments, never inside ``label:port/``. A part longer than the column still folds."""
+
+    def __init__(self, parts: Sequence[str]) -> None:
+        self.parts = [part for part in parts if part]
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        from rich.measure import Measurement
+
+        longest = max((len(part) for part in self.parts), default=0)
+        total = sum(len(part) for part in self.parts)
+        return Measurement(min(longest, options.max_width), min(total, options.max_width))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = max(1, options.max_width)
+        lines: list[str] = []
+        line = ""
+        for part in self.parts:
+            if line and len(line) + len(part) > width:
+                lines.append(line)
+                line = ""
+            while len(line) + len(part) > width:
+                cut = width - len(line)
+                lines.append(line + part[:cut])
+                line, part = "", part[cut:]
+            line += part
+        lines.append(line)
+        yield Text("\n".join(lines), no_wrap=True)
+
+
+def _cell(value: Any) -> Text | _Parts:
+    text = "" if value is None else terminal_text(value)
+    if _TIMESTAMP.fullmatch(text):
+        return _Parts([text])
+    url = _URL.match(text)
+    if url is not None:
+        # The host breaks after a dot; its last label stays with the port.
+        host = re.findall(r"[^.]+\.?|\.", url[2])
+        rest = re.findall(r"[^/?&]*[/?&]?", url[3])
+        return _Parts([url[1], *host, *rest])
+    # Text, never markup: cells hold keys, errors and paths ("[tool.vincent]").
+    return Text(text)
 
 
 def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str = "") -> Table:
-    """A plain table with a header row; numbers right-aligned. Cells are text, never
-    markup, with control characters escaped (they may come from a message)."""
+    """A plain table with a header row; numbers right-aligned; URLs and timestamps wrap
+    only where a person would break them. Cells are text, never markup, with control
+    characters escaped (they may come from a message)."""
     result = Table(
         box=box.SIMPLE_HEAD,
         title=Text(terminal_text(title)) if title else None,
@@ -44,17 +94,21 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str = ""
         bool(rows) and all(isinstance(row[i], int | float) for row in rows)
         for i in range(len(columns))
     ]
+    cells = [[_cell(cell) for cell in row] for row in rows]
     for index, (name, right) in enumerate(zip(columns, numeric, strict=True)):
-        # A timestamp folded in two is misread: its column keeps the width of one.
-        stamps = [len(str(row[index])) for row in rows if _TIMESTAMP.fullmatch(str(row[index]))]
+        # rich shrinks a column below its cells' measure when the table is too wide;
+        # a minimum width keeps the parts whole.
+        parts = [
+            len(p) for row in cells if isinstance(row[index], _Parts) for p in row[index].parts
+        ]
         result.add_column(
             name,
             justify="right" if right else "left",
             overflow="fold",
-            min_width=max(stamps) if stamps else None,
+            min_width=max(parts) if parts else None,
         )
-    for row in rows:
-        result.add_row(*(Text("" if cell is None else terminal_text(cell)) for cell in row))
+    for row in cells:
+        result.add_row(*row)
     return result
 
 
