@@ -98,9 +98,8 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str = ""
     for index, (name, right) in enumerate(zip(columns, numeric, strict=True)):
         # rich shrinks a column below its cells' measure when the table is too wide;
         # a minimum width keeps the parts whole.
-        parts = [
-            len(p) for row in cells if isinstance(row[index], _Parts) for p in row[index].parts
-        ]
+        column = [row[index] for row in cells]
+        parts = [len(p) for cell in column if isinstance(cell, _Parts) for p in cell.parts]
         result.add_column(
             name,
             justify="right" if right else "left",
