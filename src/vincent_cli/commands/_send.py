@@ -154,6 +154,8 @@ def call(
     are written raw to a pipe or file. When the key's queue has no consumers, a warning
     says so at once (with --fail-fast: exit 3 at once). Exit 1 if the handler raised (its
     type, message and traceback go to stderr), 3 on timeout, 4 if nothing is bound to KEY.
+    Global options (--broker, --exchange, --context, --output) may come before or after
+    the command.
 
     \b
     Examples:
