@@ -31,7 +31,7 @@ _vincent()
             esac
             case "$cur" in
                 -*) COMPREPLY=($(compgen -W "-b --broker --exchange --context --output --version -h --help" -- "$cur")) ;;
-                *) [ -z "$sub" ] && COMPREPLY=($(compgen -W "cast call listen record replay serve routes queues health config console dev dead completions" -- "$cur")) ;;
+                *) [ -z "$sub" ] && COMPREPLY=($(compgen -W "cast call listen record replay serve routes queues health trace services config console dev dead completions" -- "$cur")) ;;
             esac
             ;;
         "cast")
@@ -134,6 +134,29 @@ _vincent()
             esac
             case "$cur" in
                 -*) COMPREPLY=($(compgen -W "--timeout -h --help" -- "$cur")) ;;
+                *) : ;;
+            esac
+            ;;
+        "trace")
+            case "$prev" in
+                -n|--count) :; return ;;
+                --timeout) :; return ;;
+                --idle-timeout) :; return ;;
+                --api) :; return ;;
+                --max-pending) :; return ;;
+            esac
+            case "$cur" in
+                -*) COMPREPLY=($(compgen -W "-n --count --timeout --idle-timeout --enable --disable-on-exit --api --max-pending -h --help" -- "$cur")) ;;
+                *) : ;;
+            esac
+            ;;
+        "services")
+            case "$prev" in
+                --app) :; return ;;
+                --api) :; return ;;
+            esac
+            case "$cur" in
+                -*) COMPREPLY=($(compgen -W "--app --api --keys -h --help" -- "$cur")) ;;
                 *) : ;;
             esac
             ;;

@@ -115,7 +115,7 @@ def test_tracebacks_and_log_records_are_masked() -> None:
     import logging
 
     from vincent_cli.logs import LogFormat, configure_logging
-    from vincent_cli.main import report
+    from vincent_cli.exit_codes import report
     from vincent_cli.output.emit import Output
 
     err = io.StringIO()
