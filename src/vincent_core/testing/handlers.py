@@ -85,6 +85,7 @@ class FakeClient(Client):
         ttl: float | None = None,
         headers: dict[str, Any] | None = None,
         deadline: int | None = None,
+        reply: Any = None,
     ) -> Any:
         envelope = build_call(
             self.exchange,
@@ -98,15 +99,20 @@ class FakeClient(Client):
         )
         request = SentMessage.from_envelope(envelope)
         self.sent.append(request)
-        reply = self._reply_for(key)
-        if isinstance(reply, BaseException):
-            raise reply
-        if callable(reply):
-            reply = reply(request.body)
-            if inspect.isawaitable(reply):
-                reply = await reply
+        canned = self._reply_for(key)
+        if isinstance(canned, BaseException):
+            raise canned
+        if callable(canned):
+            canned = canned(request.body)
+            if inspect.isawaitable(canned):
+                canned = await canned
         # What the caller gets is what survives the wire (tuples become lists).
-        return over_the_wire(reply)
+        value = over_the_wire(canned)
+        if reply is not None:
+            from vincent_core.validation import validate_reply
+
+            value = validate_reply(reply, value, key=key)
+        return value
 
     def _reply_for(self, key: str) -> Any:
         if key in self.replies:
