@@ -16,6 +16,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from vincent_cli.commands import (
+    asyncapi,
     call,
     cast,
     config,
@@ -136,6 +137,7 @@ app.command("record")(record.record)
 app.command("replay")(replay.replay)
 app.command("serve")(serve.serve)
 app.command("routes")(routes.routes)
+app.command("asyncapi")(asyncapi.asyncapi)
 app.command("queues")(queues.queues)
 app.command("health")(health.health)
 app.command("trace")(trace.trace)
