@@ -16,6 +16,7 @@ from typing import Any
 
 from vincent_core.app.listener import Handler, Listener
 from vincent_core.app.service import Service, listener_for_service
+from vincent_core.app.typed import Refused
 from vincent_core.client import Client, _traced
 from vincent_core.errors import ConfigurationError, NoRoute, Rejected
 from vincent_core.message import Message, RejectMessage, ThreadMessage
@@ -275,6 +276,8 @@ async def _run(
             result = await loop.run_in_executor(None, context.run, runner, message)
     except RejectMessage as reject:
         raise Rejected(key, str(reject)) from None
+    except Refused as refused:  # what the caller would get: the fields that do not match
+        raise refused.error from None
     if call:
         result = over_the_wire(result)
     return HandlerRun(result, client.sent)
