@@ -51,9 +51,15 @@ def adapter(tp: Any) -> TypeAdapter[Any]:
 
 
 def _new_adapter(tp: Any) -> TypeAdapter[Any]:
-    from pydantic import TypeAdapter
+    global _ValidationError
+    from pydantic import TypeAdapter, ValidationError
 
+    _ValidationError = ValidationError
     return TypeAdapter(tp)
+
+
+# pydantic's ValidationError, once an adapter exists (a per-message import costs a µs)
+_ValidationError: Any = None
 
 
 def type_name(tp: Any) -> str:
@@ -85,11 +91,10 @@ def field_errors(exc: ValidationError) -> tuple[FieldError, ...]:
 def validate_body(tp: Any, body: Any, *, key: str = "") -> Any:
     """``body`` (decoded JSON) validated into ``tp``; raises :class:`InvalidMessage`
     (``vincent.invalid``) listing the fields that do not match."""
-    from pydantic import ValidationError
-
+    typed = adapter(tp)
     try:
-        return adapter(tp).validate_python(body)
-    except ValidationError as exc:
+        return typed.validate_python(body)
+    except _ValidationError as exc:
         errors = field_errors(exc)
         raise InvalidMessage(
             INVALID_TYPE,
@@ -102,11 +107,10 @@ def validate_body(tp: Any, body: Any, *, key: str = "") -> Any:
 def validate_reply(tp: Any, value: Any, *, key: str = "") -> Any:
     """A reply's value validated into ``tp`` (the caller's ``reply=``); raises
     :class:`InvalidMessage` (``vincent.invalid-reply``)."""
-    from pydantic import ValidationError
-
+    typed = adapter(tp)
     try:
-        return adapter(tp).validate_python(value)
-    except ValidationError as exc:
+        return typed.validate_python(value)
+    except _ValidationError as exc:
         errors = field_errors(exc)
         raise InvalidMessage(
             INVALID_REPLY_TYPE,
@@ -120,12 +124,12 @@ def dump(tp: Any, value: Any, *, key: str = "") -> Any:
     """``value`` as JSON-ready data, checked against ``tp`` first (a handler's return
     value). A value that is not a ``tp`` raises :class:`InvalidMessage`
     (``vincent.invalid-reply``)."""
-    from pydantic import ValidationError
-
     typed = adapter(tp)
     try:
-        return typed.dump_python(typed.validate_python(value), mode="json")
-    except ValidationError as exc:
+        # A value of exactly the declared class needs no check (the common case).
+        checked = value if type(value) is tp else typed.validate_python(value)
+        return typed.dump_python(checked, mode="json")
+    except _ValidationError as exc:
         errors = field_errors(exc)
         raise InvalidMessage(
             INVALID_REPLY_TYPE,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import sys
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -113,13 +114,31 @@ def _names_message(annotation: str) -> bool:
     return annotation.rsplit(".", 1)[-1].strip("'\" ") == "Message"
 
 
-def _resolve(func: Any, name: str, where: str) -> Any:
+def _enclosing_locals(func: Any) -> dict[str, Any]:
+    """The local names of the function that defines ``func``, while it runs (a handler
+    declared inside a function, whose annotations name that function's classes or local
+    imports: ``from __future__ import annotations`` made them strings)."""
+    qualname = getattr(func, "__qualname__", "")
+    if ".<locals>." not in qualname:
+        return {}
+    outer = qualname.rsplit(".<locals>.", 1)[0]
+    frame = sys._getframe(1)
+    for _ in range(64):
+        if frame is None:
+            break
+        if getattr(frame.f_code, "co_qualname", frame.f_code.co_name) == outer:
+            return dict(frame.f_locals)
+        frame = frame.f_back
+    return {}
+
+
+def _resolve(func: Any, name: str, where: str, local: dict[str, Any]) -> Any:
     """One annotation, resolved even when its neighbours cannot be."""
     raw = func.__annotations__.get(name, _EMPTY) if hasattr(func, "__annotations__") else _EMPTY
     if not isinstance(raw, str):
         return raw
     try:
-        return eval(raw, getattr(func, "__globals__", {}))
+        return eval(raw, getattr(func, "__globals__", {}), local)
     except Exception as exc:
         if _names_message(raw):
             return Message
@@ -127,16 +146,17 @@ def _resolve(func: Any, name: str, where: str) -> Any:
             return _EMPTY
         raise ConfigurationError(
             f"cannot resolve the annotation {raw!r} of {where}'s parameter {name!r} "
-            f"({type(exc).__name__}: {exc}): define or import it at module level"
+            f"({type(exc).__name__}: {exc}): define or import it where the handler is defined"
         ) from None
 
 
 def _hints(func: Any, where: str) -> dict[str, Any]:
+    local = _enclosing_locals(func)
     try:
-        return typing.get_type_hints(func)
+        return typing.get_type_hints(func, localns=local or None)
     except Exception:
         names = [*inspect.signature(func).parameters, "return"]
-        return {name: _resolve(func, name, where) for name in names}
+        return {name: _resolve(func, name, where, local) for name in names}
 
 
 def read_types(func: Callable[..., Any], *, where: str, skip_first: bool = False) -> HandlerTypes:
