@@ -25,6 +25,7 @@ import sys
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any, Literal
 
 from vincent_core.errors import ConfigurationError, InvalidMessage
@@ -122,11 +123,11 @@ def _enclosing_locals(func: Any) -> dict[str, Any]:
     if ".<locals>." not in qualname:
         return {}
     outer = qualname.rsplit(".<locals>.", 1)[0]
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     for _ in range(64):
         if frame is None:
             break
-        if getattr(frame.f_code, "co_qualname", frame.f_code.co_name) == outer:
+        if frame.f_code.co_qualname == outer:
             return dict(frame.f_locals)
         frame = frame.f_back
     return {}
