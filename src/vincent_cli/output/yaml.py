@@ -33,7 +33,7 @@ def _scalar(value: Any) -> str:
         return json.dumps(value)
     text = str(value)
     if (
-        _PLAIN.match(text)
+        _PLAIN.fullmatch(text)
         and text.lower() not in _RESERVED
         and not _NUMBER.match(text)
         and not text.endswith(" ")

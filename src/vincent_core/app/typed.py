@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Literal
 
+from typing_extensions import is_typeddict
+
 from vincent_core.errors import ConfigurationError, InvalidMessage
 from vincent_core.message import Message
 from vincent_core.validation import (
@@ -101,7 +103,7 @@ def is_model(tp: Any) -> bool:
     return (
         hasattr(tp, "__pydantic_core_schema__")
         or dataclasses.is_dataclass(tp)
-        or typing.is_typeddict(tp)
+        or is_typeddict(tp)  # typing_extensions': knows both kinds of TypedDict
     )
 
 
