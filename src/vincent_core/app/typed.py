@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Literal
 
-from typing_extensions import is_typeddict
-
 from vincent_core.errors import ConfigurationError, InvalidMessage
 from vincent_core.message import Message
 from vincent_core.validation import (
@@ -100,10 +98,12 @@ def is_model(tp: Any) -> bool:
     """A pydantic model, a dataclass or a TypedDict (a type worth checking a reply against)."""
     if not isinstance(tp, type):
         return False
+    from typing_extensions import is_typeddict  # knows both kinds of TypedDict
+
     return (
         hasattr(tp, "__pydantic_core_schema__")
         or dataclasses.is_dataclass(tp)
-        or is_typeddict(tp)  # typing_extensions': knows both kinds of TypedDict
+        or is_typeddict(tp)
     )
 
 
