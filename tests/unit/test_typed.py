@@ -52,7 +52,7 @@ class Row(TypedDict):
 
 
 def test_untyped_handlers_stay_untyped() -> None:
-    def bare(msg):  # type: ignore[no-untyped-def]
+    def bare(msg):
         return msg
 
     def annotated(msg: Message) -> dict[str, Any]:
@@ -71,10 +71,17 @@ def test_untyped_handlers_stay_untyped() -> None:
 
 
 def test_what_a_typed_handler_declares() -> None:
-    async def both(req: Request, msg: Message) -> Answer: ...
-    def message_first(msg: Message, point: Point) -> None: ...
-    def reply_only(msg: Message) -> Answer: ...
-    def nothing() -> Row: ...
+    async def both(req: Request, msg: Message) -> Answer:
+        raise NotImplementedError
+
+    def message_first(msg: Message, point: Point) -> None:
+        pass
+
+    def reply_only(msg: Message) -> Answer:
+        raise NotImplementedError
+
+    def nothing() -> Row:
+        raise NotImplementedError
 
     types = read_types(both, where="h")
     assert (types.body, types.reply, types.arguments) == (Request, Answer, ("body", "message"))
@@ -161,7 +168,8 @@ def test_a_typed_service_and_its_schema() -> None:
 
 
 def test_listener_schema_for_tools() -> None:
-    async def handler(req: Request) -> Answer: ...
+    async def handler(req: Request) -> Answer:
+        raise NotImplementedError
 
     schema = Listener("k", handler).schema
     assert (schema.summary, schema.description) == ("", "")  # no docstring

@@ -27,7 +27,8 @@ __all__ = [
 
 DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
 
-Handler = Callable[[Message], Any]
+#: ``handler(msg: Message)``, or a typed handler (its annotations say what it takes)
+Handler = Callable[..., Any]
 ActiveCheck = Callable[[], bool | Awaitable[bool]]
 #: Given the message, run the handler (returns an awaitable when the plan is async).
 Runner = Callable[[Message], Any]

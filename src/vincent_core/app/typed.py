@@ -98,13 +98,9 @@ def is_model(tp: Any) -> bool:
     """A pydantic model, a dataclass or a TypedDict (a type worth checking a reply against)."""
     if not isinstance(tp, type):
         return False
-    from typing_extensions import is_typeddict  # knows both kinds of TypedDict
-
-    return (
-        hasattr(tp, "__pydantic_core_schema__")
-        or dataclasses.is_dataclass(tp)
-        or is_typeddict(tp)
-    )
+    # A TypedDict of typing or of typing_extensions: a dict class with required keys.
+    typed_dict = issubclass(tp, dict) and hasattr(tp, "__required_keys__")
+    return hasattr(tp, "__pydantic_core_schema__") or dataclasses.is_dataclass(tp) or typed_dict
 
 
 def _is_message(tp: Any) -> bool:
