@@ -8,15 +8,12 @@ pydantic model (the fields of ``bench.params.body``) and its reply serialised fr
 
 from __future__ import annotations
 
-import os
-
 from pydantic import BaseModel
 
-from vincent_core import Client, Vincent
+from bench.apps import KEYS, _ready
+from vincent_core import Vincent
 
 __all__ = ["Body", "app"]
-
-KEYS = [key for key in os.environ.get("BENCH_KEYS", "bench.typed").split(",") if key]
 
 
 class Body(BaseModel):
@@ -27,10 +24,6 @@ class Body(BaseModel):
     user: str
     size: int
     n: int
-
-
-def _ready(client: Client) -> None:
-    print("ready", flush=True)
 
 
 app = Vincent()

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
-from bench.params import body
 from bench.procs import WorkerProcess
 from bench.runner import Metric, Target
-from bench.scenarios.calls import Call, CallThroughput
+from bench.scenarios.calls import CallThroughput
 
 __all__ = ["TypedCalls"]
 
@@ -18,7 +15,7 @@ class TypedCalls(CallThroughput):
     """Calls with 64 in flight to an echo worker whose handler is typed (the body
     validated into a five-field pydantic model, the reply serialised from it) and to one
     whose handler is not. The caller is the same untyped ``Client`` for both, so the
-    difference is the worker's validation and serialisation."""
+    difference is the worker's validation and serialisation. Measured as scenario 4."""
 
     number = 9
     name = "typed"
@@ -44,15 +41,3 @@ class TypedCalls(CallThroughput):
                 role, self.env.url, self.env.exchange, key, prefetch=self.params.prefetch
             )
             self.workers.append(await worker.start())
-
-    async def run(self, side: str) -> dict[str, float]:
-        count = self.params.call_count
-
-        async def parallel(call: Call, key: str) -> float:
-            from bench.broker import in_flight
-
-            started = time.perf_counter()
-            await in_flight(count, self.params.call_in_flight, lambda n: call(key, body(n)))
-            return time.perf_counter() - started
-
-        return {"calls/s": count / await self.with_caller(side, parallel)}

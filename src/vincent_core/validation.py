@@ -91,32 +91,23 @@ def field_errors(exc: ValidationError) -> tuple[FieldError, ...]:
 def validate_body(tp: Any, body: Any, *, key: str = "") -> Any:
     """``body`` (decoded JSON) validated into ``tp``; raises :class:`InvalidMessage`
     (``vincent.invalid``) listing the fields that do not match."""
-    typed = adapter(tp)
-    try:
-        return typed.validate_python(body)
-    except _ValidationError as exc:
-        errors = field_errors(exc)
-        raise InvalidMessage(
-            INVALID_TYPE,
-            f"the body{_for(key)} does not match {type_name(tp)} ({_count(errors)})",
-            errors,
-            key=key,
-        ) from None
+    return _validate(tp, body, INVALID_TYPE, f"the body{_for(key)}", key)
 
 
 def validate_reply(tp: Any, value: Any, *, key: str = "") -> Any:
     """A reply's value validated into ``tp`` (the caller's ``reply=``); raises
     :class:`InvalidMessage` (``vincent.invalid-reply``)."""
+    return _validate(tp, value, INVALID_REPLY_TYPE, f"the reply{_from(key)}", key)
+
+
+def _validate(tp: Any, value: Any, error_type: str, what: str, key: str) -> Any:
     typed = adapter(tp)
     try:
         return typed.validate_python(value)
     except _ValidationError as exc:
         errors = field_errors(exc)
         raise InvalidMessage(
-            INVALID_REPLY_TYPE,
-            f"the reply{_from(key)} does not match {type_name(tp)} ({_count(errors)})",
-            errors,
-            key=key,
+            error_type, f"{what} does not match {type_name(tp)} ({_count(errors)})", errors, key=key
         ) from None
 
 
