@@ -83,8 +83,12 @@ def _servers(url: str) -> dict[str, Any]:
     urls = [part.strip() for part in url.split(",") if part.strip()]
     for n, one in enumerate(urls, start=1):
         parts = urlsplit(one)
+        if parts.scheme == "memory":  # the in-process broker: no host to reach
+            host = f"memory:{parts.netloc or 'default'}"
+        else:
+            host = f"{parts.hostname or 'localhost'}{f':{parts.port}' if parts.port else ''}"
         server: dict[str, Any] = {
-            "host": f"{parts.hostname or 'localhost'}{f':{parts.port}' if parts.port else ''}",
+            "host": host,
             "protocol": parts.scheme or "amqp",
             "description": f"broker {mask_url(one)}",
         }
