@@ -64,7 +64,13 @@ def test_untyped_handlers_stay_untyped() -> None:
     def anything(msg: Any) -> Any:
         return None
 
-    for handler in (bare, annotated, hidden, anything):
+    def closure(msg: Message, name: str = "w1", *, flag: bool = False) -> str:
+        return name  # the `name=name` idiom: a default is never a body
+
+    def loose(msg: object) -> object:
+        return msg
+
+    for handler in (bare, annotated, hidden, anything, closure, loose):
         assert not read_types(handler, where="h").typed, handler
     listener = Listener("k", annotated)
     assert listener.plan(True)[1] is annotated  # called exactly as before

@@ -55,6 +55,8 @@ Invoke = Callable[[Message, tuple[Any, ...]], Any]
 
 # Return annotations that declare nothing to check: the value goes out as it is.
 _AS_IS: tuple[Any, ...] = (Any, object, bytes, bytearray)
+# Parameter annotations that declare no body type: the parameter gets the message.
+_UNDECLARED: tuple[Any, ...] = (inspect.Parameter.empty, Any, object)
 _EMPTY = inspect.Parameter.empty
 #: the dead letter of an invalid cast lists the field errors here (JSON, at most 8 KiB)
 FIELDS_HEADER = "x-vincent-error-fields"
@@ -154,7 +156,10 @@ def _hints(func: Any, where: str) -> dict[str, Any]:
     try:
         return typing.get_type_hints(func, localns=local or None)
     except Exception:
-        names = [*inspect.signature(func).parameters, "return"]
+        # Parameters with a default are never passed (``name=name`` closures): an
+        # annotation there that cannot be resolved does not matter.
+        parameters = inspect.signature(func).parameters.values()
+        names = [p.name for p in parameters if p.default is _EMPTY] + ["return"]
         return {name: _resolve(func, name, where, local) for name in names}
 
 
@@ -175,21 +180,19 @@ def read_types(func: Callable[..., Any], *, where: str, skip_first: bool = False
     for parameter in parameters:
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             continue
+        if parameter.default is not _EMPTY:
+            continue  # never passed: `def handle(msg, name=name)` stays untyped
         if parameter.kind is parameter.KEYWORD_ONLY:
-            if parameter.default is _EMPTY:
-                raise ConfigurationError(
-                    f"{where} has a required keyword-only parameter {parameter.name!r}: "
-                    "a handler takes the body and/or the message"
-                )
-            continue
+            raise ConfigurationError(
+                f"{where} has a required keyword-only parameter {parameter.name!r}: "
+                "a handler takes the body and/or the message"
+            )
         annotation = hints.get(parameter.name, _EMPTY)
         if _is_message(annotation):
             arguments.append("message")
-        elif annotation in (_EMPTY, Any) and not arguments:
+        elif annotation in _UNDECLARED and not arguments:
             arguments.append("message")  # `def handle(msg)`: the untyped form
-        elif annotation in (_EMPTY, Any):
-            if parameter.default is not _EMPTY:
-                continue
+        elif annotation in _UNDECLARED:
             raise ConfigurationError(
                 f"{where}: annotate parameter {parameter.name!r} with the body's type or "
                 "with Message"
