@@ -271,3 +271,16 @@ def test_refusing_a_body_takes_well_under_a_millisecond() -> None:
             run(message)
         fastest = min(fastest, time.perf_counter() - started)
     assert fastest < 0.001
+
+
+def test_vincent_services_shows_the_schemas() -> None:
+    from vincent_cli.catalog import catalog
+
+    async def handler(req: Request) -> Answer:
+        """Answers."""
+        raise NotImplementedError
+
+    [row] = catalog([("k", "k")], listeners=[Listener("k", handler)])
+    assert row.body_schema is not None and row.body_schema["title"] == "Request"
+    assert row.reply_schema is not None and row.reply_schema["title"] == "Answer"
+    assert row.doc == "Answers."
