@@ -25,7 +25,11 @@ def memory_mb(pid: int, field: str = "VmRSS") -> float:
 
 
 #: roles that run as a user runs them: ``vincent serve MODULE:OBJ`` with default settings
-SERVED = {"vincent-echo": "bench.apps:echo", "vincent-chain": "bench.apps:chain"}
+SERVED = {
+    "vincent-echo": "bench.apps:echo",
+    "vincent-chain": "bench.apps:chain",
+    "vincent-typed": "bench.typed_app:app",
+}
 
 
 class WorkerProcess:

@@ -71,8 +71,11 @@ def _times(ratio: float | None) -> str:
 
 def cells(row: Row) -> tuple[str, ...]:
     met = {True: "yes", False: "NO", None: ""}[row.met]
+    baseline = number(row.baseline)
+    if row.baseline_name != BASELINE:  # a scenario comparing vincent with itself
+        baseline = f"{baseline} ({row.baseline_name})"
     return (row.scenario, row.variant, row.metric, row.better, number(row.vincent),
-            number(row.baseline), _times(row.ratio), number(row.references.get("pika")),
+            baseline, _times(row.ratio), number(row.references.get("pika")),
             _times(row.ratio_to("pika")), row.target, met)  # fmt: skip
 
 

@@ -185,6 +185,8 @@ class Row:
     references: dict[str, float]
     target: str
     met: bool | None
+    #: what the baseline column holds for this row (aio-pika unless the scenario says)
+    baseline_name: str = BASELINE
 
     @property
     def ratio(self) -> float | None:
@@ -236,6 +238,7 @@ class ScenarioResult:
                     references,
                     metric.target.text if metric.target else "",
                     None,
+                    scenario.baseline,
                 )
                 if metric.target is not None:
                     row.met = metric.target.met(row)

@@ -31,7 +31,7 @@ _vincent()
             esac
             case "$cur" in
                 -*) COMPREPLY=($(compgen -W "-b --broker --exchange --context --output --version -h --help" -- "$cur")) ;;
-                *) [ -z "$sub" ] && COMPREPLY=($(compgen -W "cast call listen record replay serve routes queues health trace services config console dev dead completions" -- "$cur")) ;;
+                *) [ -z "$sub" ] && COMPREPLY=($(compgen -W "cast call listen record replay serve routes asyncapi queues health trace services config console dev dead completions" -- "$cur")) ;;
             esac
             ;;
         "cast")
@@ -114,6 +114,18 @@ _vincent()
             esac
             case "$cur" in
                 -*) COMPREPLY=($(compgen -W "-h --help" -- "$cur")) ;;
+                *) : ;;
+            esac
+            ;;
+        "asyncapi")
+            case "$prev" in
+                -o|--output-file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --format) COMPREPLY=($(compgen -W "yaml json" -- "$cur")); return ;;
+                --title) :; return ;;
+                --app-version) :; return ;;
+            esac
+            case "$cur" in
+                -*) COMPREPLY=($(compgen -W "-o --output-file --format --title --app-version -h --help" -- "$cur")) ;;
                 *) : ;;
             esac
             ;;

@@ -112,7 +112,24 @@ def demo(url: str) -> None:
         say("6. Whole conversations: `vincent trace` pairs each call with its reply")
         trace(env)
 
-        say("7. SIGTERM: the worker stops consuming, finishes in-flight work, exits 0")
+        say("7. A typed handler checks the body first: the caller gets the fields")
+        print(f"{DIM}${RESET} vincent call file.encrypt file=hello.txt key_id=one", flush=True)
+        invalid = subprocess.run(
+            [VINCENT, "call", "file.encrypt", "file=hello.txt", "key_id=one"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        print(invalid.stderr.rstrip(), flush=True)
+        if invalid.returncode != 1 or "key_id:" not in invalid.stderr:
+            raise SystemExit(f"demo failed: an invalid call exited {invalid.returncode}")
+        print(
+            f"{DIM}(exit code 1; `vincent asyncapi examples.files:app` documents the types){RESET}"
+        )
+
+        say("8. SIGTERM: the worker stops consuming, finishes in-flight work, exits 0")
         worker.send_signal(signal.SIGTERM)
         code = worker.wait(60)
         print(f"worker exited with {code}", flush=True)

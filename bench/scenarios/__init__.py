@@ -1,4 +1,5 @@
-"""The seven scenarios of issue 7, and the firehose's cost (issue 16), in table order."""
+"""The seven scenarios of issue 7, the firehose's cost (issue 16) and what typed handlers
+cost (issue 17), in table order."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from bench.scenarios.cast import Cast
 from bench.scenarios.drain import Drain
 from bench.scenarios.firehose import FirehoseCost
 from bench.scenarios.oneshot import OneShot
+from bench.scenarios.typed import TypedCalls
 
 __all__ = ["ALL"]
 
@@ -21,4 +23,5 @@ ALL: tuple[type[Scenario], ...] = (
     OneShot,
     Backlog,
     FirehoseCost,
+    TypedCalls,
 )

@@ -12,7 +12,7 @@ import socket
 import pytest
 
 from examples.files import ROOT, Audit, encrypt, get
-from vincent_core import RemoteError
+from vincent_core import FieldError, InvalidMessage, RemoteError
 from vincent_core.testing import TestApp, call_handler, call_service, fake_message
 
 HELLO = (ROOT / "hello.txt").read_bytes()
@@ -58,6 +58,26 @@ async def test_encrypt_calls_get_then_announces_the_result(files: TestApp) -> No
     assert files.stats("file.encrypted")["handled"] == 1  # the Audit service saw it
 
 
+async def test_encrypt_lists_the_fields_of_an_invalid_request(files: TestApp) -> None:
+    with pytest.raises(InvalidMessage) as error:
+        await files.call("file.encrypt", {"file": "hello.txt", "key_id": "one"})
+    assert error.value.errors == (
+        FieldError(
+            "key_id", "Input should be a valid integer, unable to parse string as an integer"
+        ),
+    )
+    assert files.calls("file.get") == []  # the handler never ran
+
+
+async def test_an_invalid_encrypt_event_is_dead_lettered_at_once(files: TestApp) -> None:
+    await files.cast("file.encrypt", {"file": "hello.txt"})
+    await files.idle()
+    [dead] = files.dead_letters("file.encrypt")
+    assert dead.reason == "invalid"
+    assert dead.attempts == 0
+    assert "key_id: Field required" in dead.error_message
+
+
 async def test_a_failing_cast_is_retried_then_dead_lettered(files: TestApp) -> None:
     await files.cast("file.encrypt", {"file": "missing.txt", "key_id": 1})
     await files.idle()
@@ -94,6 +114,13 @@ async def test_get_alone_is_a_plain_function() -> None:
 
 async def test_the_audit_service_alone(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level("INFO", logger="examples.files"):
-        run = await call_service(Audit, {"file": "a.txt", "size": 3}, call=False)
+        event = {"file": "a.txt", "key_id": 1, "size": 3, "sha256": "00"}
+        run = await call_service(Audit, event, call=False)
     assert run.result is None and run.sent == []
     assert "audit: a.txt encrypted (3 bytes)" in caplog.text
+
+
+async def test_encrypt_alone_refuses_a_bad_request() -> None:
+    with pytest.raises(InvalidMessage) as error:
+        await call_handler(encrypt, {"file": "a.txt"}, key="file.encrypt")
+    assert [str(e) for e in error.value.errors] == ["key_id: Field required"]

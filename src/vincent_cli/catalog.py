@@ -14,6 +14,7 @@ no handler. The console's and ``listen``'s own tap queues are left out.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import inspect
 from collections.abc import Iterable, Mapping, Sequence
@@ -108,6 +109,11 @@ def _describe(row: ServiceRow, listener: Any) -> None:
     row.doc = _doc(listener)
     row.body_schema = _schema(listener, _BODY_SCHEMA)
     row.reply_schema = _schema(listener, _REPLY_SCHEMA)
+    declared = getattr(listener, "schema", None)  # a vincent Listener: typed handlers
+    if declared is not None and row.body_schema is None and row.reply_schema is None:
+        # (a type pydantic cannot describe: no schema, no crash)
+        with contextlib.suppress(Exception):
+            row.body_schema, row.reply_schema = declared.request, declared.reply
 
 
 def _serving(listeners: list[Any], queue: str) -> Any:

@@ -115,6 +115,8 @@ def describe(exc: BaseException) -> str:
         return "interrupted"
     from vincent_core import errors
 
+    if isinstance(exc, errors.InvalidMessage):  # the fields, one per line
+        return str(exc)
     if isinstance(exc, errors.RemoteError):
         return f"the remote handler raised {exc}"
     if isinstance(exc, errors.AuthenticationFailed):

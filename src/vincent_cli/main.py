@@ -17,6 +17,7 @@ import typer
 
 from vincent_cli.commands import (
     _send,
+    asyncapi,
     completions,
     config,
     console,
@@ -126,6 +127,7 @@ app.command("record")(record.record)
 app.command("replay")(replay.replay)
 app.command("serve")(serve.serve)
 app.command("routes")(routes.routes)
+app.command("asyncapi")(asyncapi.asyncapi)
 app.command("queues")(queues.queues)
 app.command("health")(health.health)
 app.command("trace")(trace.trace)

@@ -230,11 +230,14 @@ class Client:
         ttl: float | None = None,
         headers: dict[str, Any] | None = None,
         deadline: int | None = None,
+        reply: Any = None,
     ) -> Any:
         """Send a request and return the handler's reply (bytes stay bytes).
 
-        Raises ``NoRoute`` at once when nothing is bound, ``CallTimeout`` after
-        ``timeout`` seconds (or when an inherited ``deadline`` passes first),
+        ``reply=Encrypted`` validates the reply into that type (a pydantic model,
+        dataclass or TypedDict; ``InvalidMessage`` when it does not match). Raises
+        ``NoRoute`` at once when nothing is bound, ``CallTimeout`` after ``timeout``
+        seconds (or when an inherited ``deadline`` passes first),
         ``RemoteError`` when the handler raised, ``Rejected``, or ``ConnectionLost``.
         """
         check_key(key)
@@ -262,8 +265,11 @@ class Client:
         outcome: CallOutcome = "connection-lost"
         try:
             await transport.publish(envelope, mandatory=True, timeout=wait)
-            reply = await future
-            value = read_reply(reply, key)
+            value = read_reply(await future, key)
+            if reply is not None:
+                from vincent_core.validation import validate_reply
+
+                value = validate_reply(reply, value, key=key)
             outcome = "ok"
             return value
         except (TimeoutError, PublishFailed) as exc:

@@ -13,12 +13,15 @@
     ├── CallTimeout (TimeoutError)  no reply within the call's timeout
     ├── Rejected                    every consumer rejected the call
     └── RemoteError                 the remote handler raised
+        └── InvalidMessage          a body or reply did not match its declared type
 
 Lower-layer (aiormq, socket) errors are translated into these at one seam: the AMQP
 transport. The CLI maps this tree to exit codes in one table.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 __all__ = [
     "AuthenticationFailed",
@@ -27,6 +30,8 @@ __all__ = [
     "ConnectionFailed",
     "ConnectionLost",
     "EncodeError",
+    "FieldError",
+    "InvalidMessage",
     "NoRoute",
     "PublishFailed",
     "Rejected",
@@ -131,3 +136,46 @@ class RemoteError(VincentError):
         if self.traceback:
             return f"{head}\n\nRemote traceback:\n{self.traceback.rstrip()}"
         return head
+
+
+class FieldError(NamedTuple):
+    """One reason a message did not match its type: where (``items[0].name``; ``""`` for
+    the body as a whole) and what is wrong."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path or '(body)'}: {self.message}"
+
+
+class InvalidMessage(RemoteError):
+    """A message did not match the type its handler declared.
+
+    ``type`` is ``vincent.invalid`` when the worker refused the request body (the handler
+    never ran) and ``vincent.invalid-reply`` when a reply did not match its type (checked
+    by the worker before sending, or by the caller's ``reply=``). ``errors`` lists the
+    fields; the text shows one per line::
+
+        try:
+            await client.call("file.encrypt", {"file": 3})
+        except InvalidMessage as exc:
+            for error in exc.errors:
+                print(error.path, error.message)
+    """
+
+    def __init__(
+        self,
+        type: str,
+        message: str,
+        errors: tuple[FieldError, ...] = (),
+        *,
+        key: str = "",
+    ) -> None:
+        super().__init__(type, message, key=key)
+        self.errors = errors
+
+    def __str__(self) -> str:
+        lines = [f"{self.type}: {self.message}"]
+        lines.extend(f"  {error}" for error in self.errors)
+        return "\n".join(lines)

@@ -66,7 +66,8 @@ class SyncClient:
         return self._run(self._client.cast(key, body, **options))
 
     def call(self, key: str, body: Any = None, **options: Any) -> Any:
-        """Like :meth:`Client.call`; blocks until the reply (or the timeout)."""
+        """Like :meth:`Client.call` (``reply=Model`` included); blocks until the reply
+        (or the timeout)."""
         return self._run(self._client.call(key, body, **options))
 
     @property

@@ -114,8 +114,8 @@ def test_a_password_with_at_and_colon_connects_and_is_masked_in_logs(
 def test_tracebacks_and_log_records_are_masked() -> None:
     import logging
 
-    from vincent_cli.logs import LogFormat, configure_logging
     from vincent_cli.exit_codes import report
+    from vincent_cli.logs import LogFormat, configure_logging
     from vincent_cli.output.emit import Output
 
     err = io.StringIO()

@@ -79,3 +79,18 @@ def test_quoted_words_are_replaced_whole() -> None:
     completer = ConsoleCompleter(session)
     [completion] = completer.get_completions(Document("cast 'a."), CompleteEvent())
     assert (completion.text, completion.start_position) == ("a.b", -3)
+
+
+def test_field_names_of_the_apps_typed_handlers() -> None:
+    from tests.cli.apps.features import app
+    from vincent_cli.console.schemas import app_fields
+
+    session, _ = session_with(cast("jobs.submit", {"id": 1, "extra": True}))
+    session.app_fields = app_fields(app)
+    assert "audit.#" not in session.app_fields  # a pattern: never typed after call
+    assert "legacy.echo" not in session.app_fields  # untyped: nothing declared
+    assert offered(session, "call jobs.submit ") == [
+        "id=", "owner=", "priority=", "tags=", "due=", "extra=",
+    ]  # fmt: skip
+    assert completions(session, "call jobs.submit id:=1 o") == ["owner="]
+    assert completions(session, "cast jobs.owner pr") == ["priority="]

@@ -124,3 +124,21 @@ def test_vincent_logs_print_on_the_screen_only_meanwhile() -> None:
     assert "not shown" not in shown and "after" not in shown
     assert "handler failed" in shown and "KeyError: 'k'" in shown
     assert logging.getLogger("vincent").propagate
+
+
+def test_an_invalid_message_lists_its_fields_inline() -> None:
+    from vincent_core import FieldError, InvalidMessage
+
+    error = InvalidMessage(
+        "vincent.invalid",
+        "the body for 'k' does not match Job (2 errors)",
+        (
+            FieldError("id", "Field required"),
+            FieldError("owner.name", "Input should be a valid string"),
+        ),
+    )
+    assert text(render.remote_error(error)).splitlines() == [
+        "remote error vincent.invalid: the body for 'k' does not match Job (2 errors)",
+        "  id: Field required",
+        "  owner.name: Input should be a valid string",
+    ]

@@ -35,6 +35,7 @@ from vincent_cli.console import render, repl
 from vincent_cli.console.commands import Commands
 from vincent_cli.console.editing import Editor
 from vincent_cli.console.prompt import ask_multiline, default_history_path, make_prompt
+from vincent_cli.console.schemas import app_fields
 from vincent_cli.console.screen import Screen
 from vincent_cli.console.session import Session
 from vincent_cli.exit_codes import INTERRUPTED, OK, describe, exit_code_for
@@ -137,6 +138,7 @@ async def console_main(
                 masked_url=client.masked_url,
                 state=client.state,
                 app_keys=[route.key for route in app.routes()] if app is not None else [],
+                app_fields=app_fields(app),
             )
 
             def on_state(state: ConnectionState) -> None:

@@ -181,6 +181,8 @@ def remote_error(error: RemoteError) -> RenderableType:
         terminal_text(f"remote error {error.type}: {error.message}", multiline=True),
         style="bold red",
     )
+    for field_error in getattr(error, "errors", ()):  # InvalidMessage: the fields
+        title.append(f"\n  {terminal_text(field_error)}", style="red")
     if not error.traceback:
         return title
     traceback = terminal_text(error.traceback.rstrip(), multiline=True)

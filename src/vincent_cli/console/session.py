@@ -145,6 +145,8 @@ class Session:
     filter: Filter = field(default_factory=Filter)
     #: keys declared by the ``--app`` (patterns included)
     app_keys: list[str] = field(default_factory=list)
+    #: body fields the ``--app``'s typed handlers declare, by key
+    app_fields: dict[str, list[str]] = field(default_factory=dict)
     #: routing keys met in traffic, most recent last, with body field names seen
     _keys: dict[str, list[str]] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
@@ -182,5 +184,6 @@ class Session:
         return keys
 
     def fields_of(self, key: str) -> list[str]:
-        """Body field names seen in messages to ``key``."""
-        return list(self._keys.get(key, []))
+        """Body field names the app's typed handler declares for ``key``, then those seen
+        in messages to it."""
+        return list(dict.fromkeys([*self.app_fields.get(key, []), *self._keys.get(key, [])]))

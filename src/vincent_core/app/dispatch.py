@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from vincent_core import observe
 from vincent_core.app.listener import Listener
 from vincent_core.app.threads import HandlerThreads
-from vincent_core.errors import EncodeError, Rejected, VincentError
+from vincent_core.app.typed import Refused, invalid_headers
+from vincent_core.errors import EncodeError, InvalidMessage, Rejected, VincentError
 from vincent_core.message import Message, RejectMessage, ThreadMessage
 from vincent_core.observe import MessageOutcome
 from vincent_core.transport.base import Delivery, QueueSpec
@@ -214,6 +215,9 @@ class Dispatcher:
         except RejectMessage as reject:
             await self._rejected(delivery, str(reject))
             return
+        except Refused as refused:  # a typed handler's body (or reply) did not match
+            await self._refused(delivery, refused.error)
+            return
         except Exception as exc:
             await self._failed(delivery, exc)
             return
@@ -270,6 +274,21 @@ class Dispatcher:
         self._count(delivery, "retried")
         await self._settle(delivery)
 
+    async def _refused(self, delivery: Delivery, error: InvalidMessage) -> None:
+        """An invalid call gets an error reply listing the fields; an invalid cast is
+        dead-lettered at once (retrying cannot make it valid)."""
+        envelope = delivery.envelope
+        log.info("%s: message %s refused: %s", self.listener.key, envelope.message_id, error)
+        if not envelope.reply_to:
+            await self._dead(delivery, "invalid", headers=invalid_headers(error))
+            return
+        self._count(delivery, "failed")
+        reply = build_error_reply(
+            envelope, type=error.type, message=error.message, traceback="", errors=error.errors
+        )
+        await self._reply(reply)
+        await self._settle(delivery)
+
     async def _ensure_retry_queue(self) -> None:
         if self._retry_queue_ready:
             return
@@ -319,6 +338,7 @@ class Dispatcher:
         error: BaseException | None = None,
         message: str | None = None,
         attempts: int | None = None,
+        headers: dict[str, Any] | None = None,
     ) -> None:
         envelope = delivery.envelope
         dead = build_dead_letter(
@@ -329,6 +349,7 @@ class Dispatcher:
             attempts=attempts if attempts is not None else attempts_of(envelope.headers),
             error=error,
             message=message,
+            extra_headers=headers,
         )
         await self.client.transport.publish(dead)
         if envelope.reply_to and reason in ("undecodable", "too-large"):

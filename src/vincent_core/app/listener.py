@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from vincent_core.app.schema import ListenerSchema, schema_of
+from vincent_core.app.typed import HandlerTypes, adapt, read_types
 from vincent_core.errors import ConfigurationError
 from vincent_core.message import Message
 from vincent_core.transport.base import QueueSpec
@@ -25,7 +27,8 @@ __all__ = [
 
 DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
 
-Handler = Callable[[Message], Any]
+#: ``handler(msg: Message)``, or a typed handler (its annotations say what it takes)
+Handler = Callable[..., Any]
 ActiveCheck = Callable[[], bool | Awaitable[bool]]
 #: Given the message, run the handler (returns an awaitable when the plan is async).
 Runner = Callable[[Message], Any]
@@ -75,6 +78,9 @@ class Listener:
     name: str = ""
     #: set for Service listeners: picks handle_cast/handle_call per message
     planner: Callable[[bool], tuple[bool, Runner]] | None = field(default=None, repr=False)
+    #: what the handler serving calls / casts declares (read from its annotations)
+    call_types: HandlerTypes | None = field(default=None, repr=False)
+    cast_types: HandlerTypes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         check_key(self.key, pattern=True)
@@ -94,12 +100,25 @@ class Listener:
             expiration_ms(self.ttl)
         self.name = self.name or qualified_name(self.handler)
         self._async = is_async_callable(self.handler)
+        self._runner: Runner = self.handler
+        if self.planner is None:
+            types = read_types(self.handler, where=self.name)
+            self.call_types = self.cast_types = types
+            if types.typed:
+                handler = self.handler
+                self._runner = adapt(types, lambda _, args: handler(*args), is_async=self._async)
 
     def plan(self, expects_reply: bool) -> tuple[bool, Runner]:
         """Whether the handler for this message is async, and how to run it."""
         if self.planner is not None:
             return self.planner(expects_reply)
-        return self._async, self.handler
+        return self._async, self._runner
+
+    @property
+    def schema(self) -> ListenerSchema:
+        """What the handler accepts and answers, as JSON Schemas, with its docstring:
+        for documentation (``vincent asyncapi``), ``vincent services`` and the console."""
+        return schema_of(self)
 
     def queue_name(self, hostname: str | None = None) -> str:
         """The queue name (unique per process for ``route_to="all"``)."""

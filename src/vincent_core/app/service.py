@@ -7,6 +7,7 @@ from collections.abc import Awaitable
 from typing import Any, ClassVar, NoReturn
 
 from vincent_core.app.listener import Listener, Runner, is_async_callable, qualified_name
+from vincent_core.app.typed import HandlerTypes, adapt, read_types
 from vincent_core.errors import ConfigurationError
 from vincent_core.message import Message
 from vincent_core.wire.routing import RouteTo
@@ -38,6 +39,9 @@ class Service:
     ``handle_call`` serves messages that expect a reply and ``handle_cast`` the others;
     when only one is defined it serves both. Methods may be ``async def`` or plain
     ``def`` (run in a worker thread, where ``self.cast``/``self.call`` block).
+
+    Typed like a function handler: ``async def handle_call(self, req: EncryptRequest)
+    -> Encrypted`` gets the validated body, and ``self.message`` stays available.
     """
 
     bind_to: ClassVar[str] = ""
@@ -85,15 +89,18 @@ def listener_for_service(cls: type[Service], **overrides: Any) -> Listener:
     if not key:
         raise ConfigurationError(f"{qualified_name(cls)} has no bind_to")
 
+    methods = {
+        name: _method_plan(cls, name)
+        for name, defined in (("handle_call", has_call), ("handle_cast", has_cast))
+        if defined
+    }
+
     def planner(expects_reply: bool) -> tuple[bool, Runner]:
         method = "handle_call" if (expects_reply and has_call) or not has_cast else "handle_cast"
+        return methods[method][1]
 
-        def run(message: Message) -> Any:
-            instance = cls()
-            instance.message = message
-            return getattr(instance, method)()
-
-        return is_async_callable(getattr(cls, method)), run
+    call_types = methods["handle_call" if has_call else "handle_cast"][0]
+    cast_types = methods["handle_cast" if has_cast else "handle_call"][0]
 
     options: dict[str, Any] = {
         "queue": cls.queue,
@@ -106,7 +113,31 @@ def listener_for_service(cls: type[Service], **overrides: Any) -> Listener:
     if cls.active:
         options["active"] = _active_check(cls, cls.active)
     options.update(overrides)
-    return Listener(key, cls, planner=planner, name=qualified_name(cls), **options)
+    return Listener(
+        key,
+        cls,
+        planner=planner,
+        name=qualified_name(cls),
+        call_types=call_types,
+        cast_types=cast_types,
+        **options,
+    )
+
+
+def _method_plan(cls: type[Service], method: str) -> tuple[HandlerTypes, tuple[bool, Runner]]:
+    """What ``cls.method`` declares, and how to run it on a new instance per message."""
+    function = getattr(cls, method)
+    is_async = is_async_callable(function)
+    types = read_types(function, where=f"{qualified_name(cls)}.{method}", skip_first=True)
+
+    def bound(message: Message) -> Any:
+        instance = cls()
+        instance.message = message
+        return getattr(instance, method)
+
+    if not types.typed:
+        return types, (is_async, lambda message: bound(message)())
+    return types, (is_async, adapt(types, lambda m, args: bound(m)(*args), is_async=is_async))
 
 
 def _active_check(cls: type[Service], method_name: str) -> Any:

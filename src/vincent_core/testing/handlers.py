@@ -16,6 +16,7 @@ from typing import Any
 
 from vincent_core.app.listener import Handler, Listener
 from vincent_core.app.service import Service, listener_for_service
+from vincent_core.app.typed import Refused
 from vincent_core.client import Client, _traced
 from vincent_core.errors import ConfigurationError, NoRoute, Rejected
 from vincent_core.message import Message, RejectMessage, ThreadMessage
@@ -85,6 +86,7 @@ class FakeClient(Client):
         ttl: float | None = None,
         headers: dict[str, Any] | None = None,
         deadline: int | None = None,
+        reply: Any = None,
     ) -> Any:
         envelope = build_call(
             self.exchange,
@@ -98,15 +100,20 @@ class FakeClient(Client):
         )
         request = SentMessage.from_envelope(envelope)
         self.sent.append(request)
-        reply = self._reply_for(key)
-        if isinstance(reply, BaseException):
-            raise reply
-        if callable(reply):
-            reply = reply(request.body)
-            if inspect.isawaitable(reply):
-                reply = await reply
+        canned = self._reply_for(key)
+        if isinstance(canned, BaseException):
+            raise canned
+        if callable(canned):
+            canned = canned(request.body)
+            if inspect.isawaitable(canned):
+                canned = await canned
         # What the caller gets is what survives the wire (tuples become lists).
-        return over_the_wire(reply)
+        value = over_the_wire(canned)
+        if reply is not None:
+            from vincent_core.validation import validate_reply
+
+            value = validate_reply(reply, value, key=key)
+        return value
 
     def _reply_for(self, key: str) -> Any:
         if key in self.replies:
@@ -269,6 +276,8 @@ async def _run(
             result = await loop.run_in_executor(None, context.run, runner, message)
     except RejectMessage as reject:
         raise Rejected(key, str(reject)) from None
+    except Refused as refused:  # what the caller would get: the fields that do not match
+        raise refused.error from None
     if call:
         result = over_the_wire(result)
     return HandlerRun(result, client.sent)

@@ -28,10 +28,18 @@ class UndecodableBody(ValueError):
     """A body that claims to be JSON and does not parse. It is never retried."""
 
 
+def _default(value: Any) -> Any:
+    # orjson asks only for what it cannot encode itself: a pydantic model goes out as its
+    # JSON form (dataclasses and TypedDicts orjson encodes natively).
+    if hasattr(type(value), "__pydantic_core_schema__") and hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+
+
 def dumps(value: Any) -> bytes:
-    """Compact JSON; the one serialiser used everywhere."""
+    """Compact JSON; the one serialiser used everywhere (pydantic models included)."""
     try:
-        return orjson.dumps(value, option=_OPTIONS)
+        return orjson.dumps(value, default=_default, option=_OPTIONS)
     except TypeError as exc:
         raise EncodeError(f"cannot encode body as JSON: {exc}") from None
 

@@ -33,7 +33,7 @@ __all__ = [
     "restore_route",
 ]
 
-DeadReason = Literal["error", "undecodable", "rejected", "too-large"]
+DeadReason = Literal["error", "undecodable", "rejected", "too-large", "invalid"]
 
 ATTEMPTS_HEADER = "x-vincent-attempts"
 REJECTED_BY_HEADER = "x-vincent-rejected-by"
@@ -146,8 +146,10 @@ def build_dead_letter(
     error: BaseException | None = None,
     message: str | None = None,
     now: dt.datetime | None = None,
+    extra_headers: Mapping[str, Any] | None = None,
 ) -> Envelope:
-    """The copy that goes to the dead-letter queue, saying where it came from and why."""
+    """The copy that goes to the dead-letter queue, saying where it came from and why
+    (``extra_headers`` add to, or override, the ``x-vincent-*`` ones)."""
     headers = {k: v for k, v in envelope.headers.items() if k not in _BROKER_HEADERS}
     when = now or dt.datetime.now(dt.UTC)
     headers.update(
@@ -165,6 +167,8 @@ def build_dead_letter(
             "x-vincent-reason": reason,
         }
     )
+    if extra_headers:
+        headers.update(extra_headers)
     # The dead-letter queue keeps messages until someone looks: no expiry there.
     return envelope.with_changes(
         exchange="",

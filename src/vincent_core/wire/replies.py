@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import builtins
 import traceback as traceback_module
+from collections.abc import Sequence
 from typing import Any
 
-from vincent_core.errors import Rejected, RemoteError
+from vincent_core.errors import FieldError, InvalidMessage, Rejected, RemoteError
 from vincent_core.wire.codec import UndecodableBody, decode_body, dumps, encode_body
 from vincent_core.wire.envelope import Envelope
 
 __all__ = [
+    "INVALID_REPLY_TYPE",
+    "INVALID_TYPE",
     "REJECTED_TYPE",
     "STATUS_HEADER",
     "build_error_reply",
@@ -21,6 +24,10 @@ __all__ = [
 
 STATUS_HEADER = "x-vincent-status"
 REJECTED_TYPE = "vincent.Rejected"
+#: the request body did not match the handler's declared type (the handler never ran)
+INVALID_TYPE = "vincent.invalid"
+#: the reply did not match its declared type
+INVALID_REPLY_TYPE = "vincent.invalid-reply"
 
 
 def error_type_name(exc: BaseException) -> str:
@@ -57,17 +64,23 @@ def build_error_reply(
     type: str | None = None,
     message: str | None = None,
     traceback: str | None = None,
+    errors: Sequence[FieldError] = (),
 ) -> Envelope:
-    """The ``error`` reply to ``request``: ``{"type", "message", "traceback"}``."""
+    """The ``error`` reply to ``request``: ``{"type", "message", "traceback"}``, plus
+    ``"errors": [{"path", "message"}, ...]`` when a body did not match its type."""
     if exc is not None:
         type = type or error_type_name(exc)
         message = message if message is not None else str(exc)
         if traceback is None:
             traceback = "".join(traceback_module.format_exception(exc))
-    body = dumps(
-        {"type": type or "Exception", "message": message or "", "traceback": traceback or ""}
-    )
-    return _reply(request, body, "application/json", "error")
+    fields: dict[str, Any] = {
+        "type": type or "Exception",
+        "message": message or "",
+        "traceback": traceback or "",
+    }
+    if errors:
+        fields["errors"] = [{"path": e.path, "message": e.message} for e in errors]
+    return _reply(request, dumps(fields), "application/json", "error")
 
 
 def read_reply(reply: Envelope, key: str = "") -> Any:
@@ -90,4 +103,16 @@ def read_reply(reply: Envelope, key: str = "") -> Any:
     message = str(value.get("message") or "")
     if error_type == REJECTED_TYPE:
         raise Rejected(key, message)
+    if error_type in (INVALID_TYPE, INVALID_REPLY_TYPE):
+        raise InvalidMessage(error_type, message, _field_errors(value.get("errors")), key=key)
     raise RemoteError(error_type, message, str(value.get("traceback") or ""), key=key)
+
+
+def _field_errors(value: Any) -> tuple[FieldError, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        FieldError(str(item.get("path") or ""), str(item.get("message") or ""))
+        for item in value
+        if isinstance(item, dict)
+    )
