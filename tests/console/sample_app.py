@@ -32,3 +32,8 @@ async def events(msg: Message) -> None:
 async def slow(msg: Message) -> str:
     await asyncio.sleep(float(msg.body.get("seconds", 30)))
     return "done"
+
+
+@app.listen(f"{PREFIX}.doomed", retries=0)
+def doomed(msg: Message) -> None:
+    raise ValueError(f"cannot take {msg.body.get('n')!r}")

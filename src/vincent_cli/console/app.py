@@ -8,7 +8,9 @@ The command modules import these lazily (prompt_toolkit and rich load only here)
                     history_path: Path | None = None) -> int
     def run_dev(*, app_ref: str, exchange: str) -> int
 
-Both return the exit code: 0 after ``exit`` or Ctrl-D; 2 for a bad ``MODULE:OBJ`` (or
+Both return the exit code: 0 after ``exit`` or Ctrl-D (without a terminal: 0 when every
+command succeeded, else the code the CLI gives the first failure, 1 remote error, 2 bad
+input, 3 timeout, 4 no route...); 2 for a bad ``MODULE:OBJ`` (or
 a module that raises on import: its traceback is shown); 5 when the broker cannot be
 reached or refuses the credentials (URL shown masked); 130 for Ctrl-C before the
 prompt is up. With a terminal on stdin and stdout the console is interactive;
@@ -147,8 +149,10 @@ async def console_main(
 
             client.transport.add_state_listener(on_state)
 
-            async def ask(text: str) -> str | None:
-                return await ask_multiline(text, input=input, output=output)
+            async def ask(text: str, cursor: int | None, error: str) -> str | None:
+                return await ask_multiline(
+                    text, cursor=cursor, error=error, input=input, output=output
+                )
 
             editor = Editor(screen, ask if interactive else None)
             commands = Commands(
@@ -183,9 +187,10 @@ async def console_main(
             if interactive:
                 prompt = make_prompt(session, history_path=history_path, input=input, output=output)
                 await repl.interactive(commands, prompt, patch=out is None)
+                code = OK
             else:
-                await repl.line_mode(commands, lines or repl.stream_lines())
-    return OK
+                code = await repl.line_mode(commands, lines or repl.stream_lines())
+    return code
 
 
 def _banner(session: Session, app: Vincent | None, app_ref: str | None, dev: bool) -> Text:

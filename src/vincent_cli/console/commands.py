@@ -12,7 +12,10 @@ or a broker does ends the console, only ``exit`` (and Ctrl-D) do.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +23,13 @@ import orjson
 
 from vincent_cli import args as cli_args
 from vincent_cli import records
+from vincent_cli.commands.dead import dead_summary
 from vincent_cli.console import render
 from vincent_cli.console.conversations import Tracer
-from vincent_cli.console.editing import EditFailed, Editor
-from vincent_cli.console.filtering import Filter
-from vincent_cli.console.grammar import lookup
+from vincent_cli.console.deadletters import DeadLetters
+from vincent_cli.console.editing import EditAborted, EditFailed, EditMistake, Editor
+from vincent_cli.console.filtering import Filter, check_pattern
+from vincent_cli.console.grammar import ALIASES, COMMANDS, lookup
 from vincent_cli.console.outbox import DEFAULT_TIMEOUT, Outbox
 from vincent_cli.console.parser import (
     Command,
@@ -38,8 +43,9 @@ from vincent_cli.console.screen import Screen
 from vincent_cli.console.sending import Sender, fresh_copy, with_trace
 from vincent_cli.console.services import ServiceView
 from vincent_cli.console.session import Entry, Session, decoded
+from vincent_cli.console.suggest import did_you_mean
 from vincent_cli.console.watch import Watch
-from vincent_cli.exit_codes import CommandError
+from vincent_cli.exit_codes import NO_ROUTE, REMOTE_ERROR, USAGE, CommandError, exit_code_for
 from vincent_core.app import Vincent
 from vincent_core.client import Client
 from vincent_core.config import DEFAULT_DEAD_LETTER_QUEUE
@@ -49,7 +55,7 @@ from vincent_core.wire.codec import encode_body
 from vincent_core.wire.envelope import Envelope, build_call, build_cast
 from vincent_core.wire.routing import check_key
 
-__all__ = ["DEFAULT_TIMEOUT", "Commands"]
+__all__ = ["DEFAULT_TIMEOUT", "Commands", "Failure"]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +63,15 @@ log = logging.getLogger(__name__)
 _CLOSE_TIMEOUT = 5.0
 #: how long ``queues`` waits for each queue before giving up on it
 _INSPECT_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A command that failed: the line, why in a few words, the CLI's exit code for it."""
+
+    line: str
+    reason: str
+    code: int
 
 
 def _no_stdin() -> bytes:
@@ -91,7 +106,16 @@ class Commands:
             # In `vincent dev` the broker is in this process: the app's listeners are
             # every binding there is, besides the console's own taps.
             listener_keys = [route.key for route in app.routes()] if app else []
-        self.outbox = Outbox(self.sender, session, screen, listener_keys=listener_keys)
+        #: the commands that failed, with the exit code the CLI gives that failure
+        self.failures: list[Failure] = []
+        self._line = ""
+        self.outbox = Outbox(
+            self.sender,
+            session,
+            screen,
+            listener_keys=listener_keys,
+            on_failure=self._message_failed,
+        )
         self.watch = Watch(client, self.on_tapped)
         self.tracer = Tracer(client, session, screen)
         self.services = ServiceView(client, session, app)
@@ -108,7 +132,9 @@ class Commands:
     # -- running lines -------------------------------------------------------------------
 
     async def run_line(self, line: str) -> bool:
-        """Run one line; ``False`` when it was ``exit``. Reports every failure itself."""
+        """Run one line; ``False`` when it was ``exit``. Reports every failure itself,
+        and files it in :attr:`failures`."""
+        self._line = line.strip()
         try:
             command = parse_line(line)
             if command is None:
@@ -118,17 +144,29 @@ class Commands:
             await getattr(self, f"_{command.name}")(command)
         except (UsageError, CommandError) as exc:
             self.screen.print(render.failure(str(exc)))
+            self._failed(str(exc), exc.code if isinstance(exc, CommandError) else USAGE)
         except RemoteError as exc:
             self.screen.print(render.remote_error(exc))
+            self._failed(f"remote error {exc.type}", REMOTE_ERROR)
         except (VincentError, OSError) as exc:
-            self.screen.print(render.failure(str(exc) or type(exc).__name__))
+            message = str(exc) or type(exc).__name__
+            self.screen.print(render.failure(message))
+            self._failed(message, exit_code_for(exc) or USAGE)
         except Exception as exc:
             # A bug in the console or a library below it: say so in one line, keep going.
             log.debug("%r failed", line, exc_info=True)
             self.screen.print(render.failure(f"unexpected {type(exc).__name__}: {exc}"))
+            self._failed(f"unexpected {type(exc).__name__}", REMOTE_ERROR)
         finally:
             self.screen.invalidate()
         return True
+
+    def _failed(self, reason: str, code: int) -> None:
+        self.failures.append(Failure(self._line, reason, code))
+
+    def _message_failed(self, entry: Entry, error: BaseException | None) -> None:
+        code = NO_ROUTE if error is None else exit_code_for(error) or REMOTE_ERROR
+        self._failed(f"#{entry.number} {entry.outcome}", code)
 
     async def close(self) -> None:
         """Stop the taps. Leaving must not hang while the broker is away: the tap's queue
@@ -218,16 +256,13 @@ class Commands:
             records.to_record(entry.envelope, entry.at), option=orjson.OPT_INDENT_2
         ).decode()
         try:
-            edited = await self.editor.edit(text + "\n")
+            record = await self.editor.edit(text + "\n", parse=_edited_record)
         except EditFailed as exc:
             raise UsageError(str(exc)) from None
-        if edited is None:
-            self.screen.print(render.note("edit abandoned: nothing sent"))
+        except EditAborted as exc:
+            hint = f" (replay {entry.number} sends it as it was)" if exc.unchanged else ""
+            self.screen.print(render.note(f"{exc}{hint}"))
             return
-        try:
-            record = records.parse_record(cli_args.parse_json(edited, "the edited message"))
-        except records.RecordError as exc:
-            raise UsageError(f"the edited message is not a record: {exc}") from None
         await self._resend(record.envelope, command.number("--timeout"), entry.number, {})
 
     # -- taps --------------------------------------------------------------------------
@@ -347,6 +382,58 @@ class Commands:
             raise UsageError(f"nothing serves {command.args[0].text!r} (ls lists what does)")
         self.screen.print(found)
 
+    async def _dead(self, command: Command) -> None:
+        words = _texts(command.args)
+        action = words.pop(0) if words else "list"
+        if action not in ("list", "replay", "purge") or (words and action != "replay"):
+            raise UsageError(f"usage: {COMMANDS['dead'].usage}")
+        queue = command.option("--queue") or (
+            self.app.dead_letter_queue if self.app else DEFAULT_DEAD_LETTER_QUEUE
+        )
+        count = _count(command.option("--count"))
+        if await self.client.queue_info(queue) is None:
+            raise UsageError(f"no queue named {queue!r}: no dead letter yet")
+        letters = DeadLetters(self.client)
+        if action == "purge":
+            purged = await letters.purge(queue)
+            self.screen.print(render.note(f"purged {purged} dead letter(s) from {queue}"))
+        elif action == "replay":
+            pattern = check_pattern(words[0]) if words else None
+            done = await letters.replay(queue, pattern=pattern, limit=count)
+            self.screen.print(render.note(f"replayed {done.replayed} dead letter(s) from {queue}"))
+            for key in dict.fromkeys(done.unrouted):
+                self._failed(f"no route for {key!r}", NO_ROUTE)
+                self.screen.print(render.failure(f"no route for {key!r}: left in {queue}"))
+        else:
+            await self._list_dead(letters, queue, count)
+
+    async def _list_dead(self, letters: DeadLetters, queue: str, count: int | None) -> None:
+        found = await letters.list(queue, limit=count)
+        entries = []
+        for letter in found:
+            info = dead_summary(letter.dead.headers)
+            error = f"{info['error_type']}: {info['error_message']}".strip(": ")
+            entries.append(
+                self.session.record(
+                    letter.original,
+                    "dead",
+                    at=_dead_at(info["dead_at"]),
+                    dead_letter=letter.dead,
+                    detail=error or info["reason"],
+                )
+            )
+        if entries:
+            self.screen.print(render.dead_letters_table(entries))
+            first = entries[0].number
+            self.screen.print(
+                render.note(
+                    f"{len(entries)} in {queue} (left there): show {first} for the error, "
+                    f"replay {first} sends one again, dead replay sends all"
+                )
+            )
+        else:
+            self.screen.print(render.note(f"no dead letters in {queue}"))
+
     async def _routes(self, command: Command) -> None:
         if self.app is None:
             self.screen.print(render.note("no app: start with --app MODULE:OBJ to see routes"))
@@ -364,8 +451,45 @@ class Commands:
             return
         spec = lookup(command.args[0].text)
         if spec is None:
-            raise UsageError(f"no command {command.args[0].text!r}: type help for the list")
+            name = command.args[0].text
+            hint = did_you_mean(name, [*COMMANDS, *ALIASES])
+            raise UsageError(f"no command {name!r}{hint} (help lists them)")
         self.screen.print(render.help_command(spec))
+
+
+def _count(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(f"--count takes a number of messages, 1 or more, not {text!r}")
+    return int(text)
+
+
+def _dead_at(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _edited_record(text: str) -> records.Record:
+    """The record the user edited, or an :class:`EditMistake` saying where it is wrong."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        # The standard library says where, in characters (orjson counts bytes).
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as exc:
+            where = f"line {exc.lineno}, column {exc.colno}"
+            raise EditMistake(f"not valid JSON: {exc.msg} at {where}", exc.pos) from None
+        raise EditMistake("not valid JSON") from None
+    if not isinstance(value, dict):
+        raise EditMistake("not a record: a record is a JSON object", 0)
+    try:
+        return records.parse_record(value)
+    except records.RecordError as exc:
+        raise EditMistake(f"not a record: {exc}") from None
 
 
 def _user_path(text: str) -> Path:

@@ -6,7 +6,7 @@ An expression is words that must all hold::
     !file.tmp.*          the key does not match
     ~disk full           (one word per ~) the body contains the text, case-insensitive
     user.id=42           the body field (dotted for nested objects) equals the value
-    is:call              cast, call, sent, seen, loaded or error
+    is:call              cast, call, sent, seen, loaded, dead or error
 
     >>> Filter.parse("file.* is:call").describe()
     'key ~ file.* · is:call'
@@ -36,6 +36,7 @@ _KINDS: dict[str, Callable[[Entry], bool]] = {
     "sent": lambda e: e.origin == "sent",
     "seen": lambda e: e.origin == "seen",
     "loaded": lambda e: e.origin == "loaded",
+    "dead": lambda e: e.origin == "dead",
     "error": lambda e: e.outcome in ("error", "timeout", "no route", "failed"),
 }
 KINDS: tuple[str, ...] = tuple(_KINDS)

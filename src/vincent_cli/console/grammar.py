@@ -147,6 +147,23 @@ COMMANDS: dict[str, CommandSpec] = {
         ),
         CommandSpec("desc", "desc KEY", "describe a key: queue, consumers, handler, docs, schemas"),
         CommandSpec(
+            "dead",
+            "dead [list | replay [PATTERN] | purge]",
+            "dead letters: list them, send them again, or drop them",
+            "dead (or dead list) shows the dead letters, oldest first, and adds each to "
+            "the history as the original message: show N gives its reason, error and "
+            "traceback, replay N sends it again. Listing removes nothing. dead replay "
+            "sends each (those whose key matches PATTERN) to its original key and removes "
+            "it once the broker confirmed; one that nothing is bound to stays. dead purge "
+            "drops them all. Works in vincent dev too (memory://).",
+            (
+                OptionSpec(
+                    ("--queue", "-q"), "NAME", "the dead-letter queue (default: vincent.dead)"
+                ),
+                OptionSpec(("--count", "-n"), "N", "at most N dead letters"),
+            ),
+        ),
+        CommandSpec(
             "filter",
             "filter [EXPR | off]",
             "show only matching messages (tap output and history)",

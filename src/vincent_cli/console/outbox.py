@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from vincent_cli.console import render
 from vincent_cli.console.screen import Screen
 from vincent_cli.console.sending import Sender
 from vincent_cli.console.session import Entry, Outcome, Session
+from vincent_cli.console.suggest import nearest_key
 from vincent_core.errors import CallTimeout, NoRoute, Rejected, RemoteError, VincentError
 from vincent_core.wire.envelope import Envelope
 from vincent_core.wire.replies import read_reply
@@ -43,11 +45,14 @@ class Outbox:
         screen: Screen,
         *,
         listener_keys: list[str] | None = None,
+        on_failure: Callable[[Entry, BaseException | None], None] | None = None,
     ) -> None:
         self.sender = sender
         self.session = session
         self.screen = screen
         self.listener_keys = listener_keys
+        #: told of each message that did not get where it was sent (the error, if any)
+        self.on_failure = on_failure or (lambda entry, error: None)
 
     async def send(self, envelope: Envelope, *, source: int | None = None) -> Entry:
         """Send ``envelope`` (a call when it has ``reply_to``), record and show the outcome.
@@ -68,8 +73,9 @@ class Outbox:
                 entry.detail = (
                     f"no listener of the app is bound to {envelope.routing_key!r} "
                     "(only the console's tap got it)"
-                )
+                ) + self._suggest(envelope.routing_key)
                 self.screen.print(render.outcome(entry))
+                self.on_failure(entry, None)
                 return entry
             if envelope.reply_to:
                 entry.outcome = "waiting"
@@ -84,9 +90,15 @@ class Outbox:
             raise
         except VincentError as exc:
             entry.outcome, entry.detail = _outcome(exc)
+            if isinstance(exc, NoRoute):
+                entry.detail += self._suggest(envelope.routing_key)
             self.screen.print(render.outcome(entry))
             if isinstance(exc, RemoteError):
-                self.screen.print(render.remote_error(exc))
+                # The outcome line gave the type and message: the rest follows.
+                details = render.remote_details(exc)
+                if details is not None:
+                    self.screen.print(details)
+            self.on_failure(entry, exc)
             return entry
         finally:
             waiting.cancel()
@@ -112,6 +124,12 @@ class Outbox:
         finally:
             entry.elapsed = time.monotonic() - started
         return entry.reply
+
+    def _suggest(self, key: str) -> str:
+        """``; did you mean K?`` with the nearest key the app listens to or traffic used."""
+        app_keys = [*(self.listener_keys or []), *self.session.app_keys]
+        found = nearest_key(key, app_keys) or nearest_key(key, self.session.known_keys())
+        return f"; did you mean {found}?" if found else ""
 
     def _only_tapped(self, envelope: Envelope) -> bool:
         """Whether only the console's own taps can get ``envelope`` (``vincent dev``)."""

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vincent_cli.console.grammar import CommandSpec, lookup
+from vincent_cli.console.grammar import ALIASES, COMMANDS, CommandSpec, lookup
+from vincent_cli.console.suggest import did_you_mean
 
 __all__ = [
     "Command",
@@ -210,6 +211,7 @@ _ARITY: dict[str, tuple[int, int | None]] = {
     "routes": (0, 0),
     "ls": (0, 1),
     "desc": (1, 1),
+    "dead": (0, 2),
     "filter": (0, None),
     "clear": (0, 0),
     "help": (0, 1),
@@ -234,8 +236,10 @@ def _split_options(spec: CommandSpec, words: list[Word]) -> Command:
         name, has_value, value = word.text.partition("=")
         option = spec.option(name)
         if option is None:
-            known = ", ".join(n for o in spec.options for n in o.names) or "none"
-            raise UsageError(f"{spec.name}: unknown option {name!r} (options: {known})")
+            names = [n for o in spec.options for n in o.names]
+            known = ", ".join(names) or "none"
+            hint = did_you_mean(name, names)
+            raise UsageError(f"{spec.name}: unknown option {name!r}{hint} (options: {known})")
         if not has_value:
             if index >= len(words):
                 raise UsageError(f"{spec.name}: {name} needs a value ({option.metavar})")
@@ -261,7 +265,8 @@ def parse_line(line: str) -> Command | None:
     head = words[0].text
     spec = lookup(head)
     if spec is None:
-        raise UsageError(f"unknown command {head!r}: type help for the list")
+        hint = did_you_mean(head, [*COMMANDS, *ALIASES])
+        raise UsageError(f"unknown command {head!r}{hint} (help lists them)")
     command = _split_options(spec, words[1:])
     least, most = _ARITY[spec.name]
     count = len(command.args)

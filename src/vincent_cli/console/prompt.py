@@ -12,6 +12,7 @@ from pathlib import Path
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.document import Document
 from prompt_toolkit.filters import Condition
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
@@ -56,6 +57,8 @@ STYLE = Style.from_dict(
         "toolbar.taps": "ansicyan",
         "toolbar.count": "bold",
         "toolbar.filter": "ansiyellow",
+        "toolbar.broker": "ansicyan",
+        "toolbar.error": "bg:ansired ansiwhite bold",
     }
 )
 
@@ -100,6 +103,15 @@ def _key_bindings() -> KeyBindings:
     return bindings
 
 
+def _terminal_width() -> int | None:
+    from prompt_toolkit.application import get_app
+
+    try:
+        return get_app().output.get_size().columns
+    except Exception:  # no application or no size: the toolbar is drawn whole
+        return None
+
+
 def _continuation(width: int, line_number: int, wrap_count: int) -> StyleAndTextTuples:
     return [("class:prompt.separator", "… ".rjust(width))]
 
@@ -114,7 +126,7 @@ def make_prompt(
     """The main prompt: highlighted, completed, with the toolbar and the history file."""
     return PromptSession(
         message=lambda: prompt_message(session),
-        bottom_toolbar=lambda: bottom_toolbar(session),
+        bottom_toolbar=lambda: bottom_toolbar(session, _terminal_width()),
         lexer=ConsoleLexer(),
         completer=ConsoleCompleter(session),
         complete_while_typing=True,
@@ -131,19 +143,33 @@ def make_prompt(
 
 
 async def ask_multiline(
-    text: str, *, input: Input | None = None, output: Output | None = None
+    text: str,
+    *,
+    cursor: int | None = None,
+    error: str = "",
+    input: Input | None = None,
+    output: Output | None = None,
 ) -> str | None:
-    """Edit ``text`` in a multiline buffer: Esc Enter accepts, Ctrl-C abandons (``None``)."""
+    """Edit ``text`` in a multiline buffer: Esc Enter accepts, Ctrl-C abandons (``None``).
+
+    ``cursor`` places the cursor (the end by default); ``error`` says in the toolbar why
+    the buffer is open again (a JSON mistake at the cursor).
+    """
+    keys = " Esc Enter (or Alt-Enter): send │ Ctrl-C: abandon "
+    toolbar: StyleAndTextTuples = [("", keys)]
+    if error:
+        toolbar = [("class:toolbar.error", f" {error} "), ("", " │" + keys)]
     editor: PromptSession[str] = PromptSession(
         message=[("class:prompt.arrow", "edit ›\n")],
         multiline=True,
         lexer=ConsoleLexer(json_only=True),
-        bottom_toolbar=[("", " Esc Enter (or Alt-Enter): send │ Ctrl-C: abandon ")],
+        bottom_toolbar=toolbar,
         style=STYLE,
         input=input,
         output=output,
     )
+    position = len(text) if cursor is None else max(0, min(cursor, len(text)))
     try:
-        return await editor.prompt_async(default=text)
+        return await editor.prompt_async(default=Document(text, position))
     except (KeyboardInterrupt, EOFError):
         return None

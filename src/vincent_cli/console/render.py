@@ -23,9 +23,11 @@ from vincent_cli.records import encode_header_value
 from vincent_core.errors import RemoteError
 from vincent_core.transport.base import QueueInfo
 from vincent_core.wire.envelope import Envelope
+from vincent_core.wire.failures import DEAD_HEADERS
 
 __all__ = [
     "body_view",
+    "dead_letters_table",
     "detail",
     "failure",
     "help_command",
@@ -34,12 +36,14 @@ __all__ = [
     "outcome",
     "queues_table",
     "remote_error",
+    "remote_details",
     "routes_table",
     "snippet",
     "summary",
 ]
 
-_GLYPH = {"sent": "→", "seen": "←", "loaded": "·"}
+_GLYPH = {"sent": "→", "seen": "←", "loaded": "·", "dead": "✗"}
+_GLYPH_STYLE = {"sent": "cyan", "dead": "red"}
 _OUTCOME_STYLE = {
     "ok": "green",
     "sent": "green",
@@ -79,34 +83,74 @@ def _elapsed(seconds: float | None) -> str:
 def summary(entry: Entry, *, show_reply: bool = True, width: int | None = None) -> Text:
     """One history line: number, time, direction, kind, key, body, outcome.
 
-    With ``width`` (a terminal's), the body is cut so that the line fits in it.
+    With ``width`` (a terminal's), the line is cut to fit in it, so the terminal never
+    wraps it: the reply's snippet gives way first, then the outcome's detail, then the
+    body, each cut with ``…``.
     """
     line = Text()
     line.append(f"{entry.number:>4} ", style="bold")
     line.append(entry.at.astimezone().strftime("%H:%M:%S "), style="bright_black")
-    line.append(f"{_GLYPH[entry.origin]} ", style="cyan" if entry.origin == "sent" else "blue")
+    line.append(f"{_GLYPH[entry.origin]} ", style=_GLYPH_STYLE.get(entry.origin, "blue"))
     line.append("call " if entry.is_call else "cast ", style="bright_black")
     line.append(terminal_text(entry.key), style="bold cyan")
     line.append(" ")
-    tail = Text()
+    marks = Text()
     if entry.echo_of is not None:
-        tail.append(f"  (#{entry.echo_of})", style="bright_black")
+        marks.append(f"  (#{entry.echo_of})", style="bright_black")
     if entry.source is not None:
-        tail.append(f"  (from #{entry.source})", style="bright_black")
+        marks.append(f"  (from #{entry.source})", style="bright_black")
+    detail, reply = Text(), Text()
     if entry.outcome not in (None, "sending", "waiting", "sent"):
-        tail.append(f"  {entry.outcome}", style=_OUTCOME_STYLE.get(entry.outcome, ""))
-        tail.append(_elapsed(entry.elapsed), style="bright_black")
+        marks.append(f"  {entry.outcome}", style=_OUTCOME_STYLE.get(entry.outcome, ""))
+        marks.append(_elapsed(entry.elapsed), style="bright_black")
         if entry.detail:
-            tail.append(f": {terminal_text(entry.detail)}", style="bright_black")
+            detail.append(f": {terminal_text(entry.detail)}", style="bright_black")
         if show_reply and entry.reply is not None and entry.outcome == "ok":
-            tail.append(" ")
-            tail.append_text(snippet(entry.reply, 40))
-    limit = SNIPPET
+            reply.append(" ")
+            reply.append_text(snippet(entry.reply, _REPLY))
+    if width is None:
+        body = snippet(entry.envelope)
+    else:
+        body = snippet(entry.envelope, limit=10**9)
+        room = width - 1 - line.cell_len - marks.cell_len
+        pieces = [body, detail, reply]
+        sizes = _fit([p.cell_len for p in pieces], _FLOORS, room)
+        for piece, size in zip(pieces, sizes, strict=True):
+            piece.truncate(size, overflow="ellipsis")
+    line.append_text(body)
+    line.append_text(marks)
+    line.append_text(detail)
+    line.append_text(reply)
     if width is not None:
-        limit = max(_SHORTEST, width - line.cell_len - tail.cell_len - 1)
-    line.append_text(snippet(entry.envelope, limit))
-    line.append_text(tail)
+        line.truncate(width - 1, overflow="ellipsis")
     return line
+
+
+#: the longest reply snippet on a history line
+_REPLY = 40
+#: how short the body, the outcome's detail and the reply snippet get before giving way
+_FLOORS = (_SHORTEST, _SHORTEST, 12)
+
+
+def _fit(wants: Sequence[int], floors: Sequence[int], room: int) -> list[int]:
+    """Sizes for pieces that want ``wants`` cells in ``room`` cells, the first the most
+    important: the last ones are cut first, down to their floors, then left out."""
+    sizes = list(wants)
+    excess = sum(sizes) - room
+    for index in reversed(range(len(sizes))):
+        if excess <= 0:
+            break
+        cut = min(excess, max(0, sizes[index] - floors[index]))
+        sizes[index] -= cut
+        excess -= cut
+    for index in reversed(range(1, len(sizes))):
+        if excess <= 0:
+            break
+        excess -= sizes[index]
+        sizes[index] = 0
+    if excess > 0:
+        sizes[0] = max(1, sizes[0] - excess)
+    return sizes
 
 
 def outcome(entry: Entry) -> Text:
@@ -169,10 +213,60 @@ def _message(envelope: Envelope) -> list[RenderableType]:
 def detail(entry: Entry, *, width: int | None = None) -> RenderableType:
     """``show N``: the message with every property and header, its body, its reply."""
     parts = [summary(entry, show_reply=False, width=width), *_message(entry.envelope)]
+    if entry.dead_letter is not None:
+        parts += _dead_letter(entry.dead_letter)
     if entry.reply is not None:
         parts += [Text(f"reply{_elapsed(entry.elapsed)}", style="bold green")]
         parts += _message(entry.reply)
     return Group(*parts)
+
+
+#: the dead-letter header shown as a traceback rather than as a field
+_TRACEBACK_HEADER = "x-vincent-error-traceback"
+
+
+def _dead_letter(dead: Envelope) -> list[RenderableType]:
+    """Where a dead letter sits and why: its ``x-vincent-*`` headers, the traceback last."""
+    headers = {k: v for k, v in dead.headers.items() if k in DEAD_HEADERS}
+    traceback = headers.pop(_TRACEBACK_HEADER, b"")
+    if isinstance(traceback, bytes):
+        traceback = traceback.decode("utf-8", "replace")
+    parts: list[RenderableType] = [
+        Text(f"dead letter in {terminal_text(dead.routing_key)}", style="bold red"),
+        _fields(sorted(headers.items())),
+    ]
+    if str(traceback).strip():
+        text = terminal_text(str(traceback).rstrip(), multiline=True)
+        trace = Syntax(text, "pytb", theme="ansi_dark", word_wrap=True)
+        parts.append(Padding(trace, (0, 0, 0, 2)))
+    return parts
+
+
+def dead_letters_table(entries: Sequence[Entry]) -> Table:
+    """``dead``: number, original key, reason, error, attempts, when it died."""
+    table = Table("#", "key", "reason", "error", "tries", "died", box=None, header_style="bold")
+    table.columns[0].justify = "right"
+    table.columns[3].overflow = "ellipsis"
+    table.columns[3].no_wrap = True
+    for entry in entries:
+        headers = entry.dead_letter.headers if entry.dead_letter is not None else {}
+        attempts = headers.get("x-vincent-attempts")
+        died = _text(headers.get("x-vincent-dead-at"))
+        table.add_row(
+            str(entry.number),
+            terminal_text(entry.key),
+            terminal_text(_text(headers.get("x-vincent-reason"))),
+            terminal_text(entry.detail),
+            "" if attempts is None else str(attempts),
+            died[11:19] if len(died) >= 19 else died,
+        )
+    return table
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)
 
 
 def remote_error(error: RemoteError) -> RenderableType:
@@ -181,13 +275,36 @@ def remote_error(error: RemoteError) -> RenderableType:
         terminal_text(f"remote error {error.type}: {error.message}", multiline=True),
         style="bold red",
     )
-    for field_error in getattr(error, "errors", ()):  # InvalidMessage: the fields
-        title.append(f"\n  {terminal_text(field_error)}", style="red")
-    if not error.traceback:
-        return title
-    traceback = terminal_text(error.traceback.rstrip(), multiline=True)
-    trace = Syntax(traceback, "pytb", theme="ansi_dark", word_wrap=True)
-    return Group(title, Padding(trace, (0, 0, 0, 2)))
+    details = remote_details(error, whole=True)
+    return title if details is None else Group(title, details)
+
+
+def remote_details(error: RemoteError, *, whole: bool = False) -> RenderableType | None:
+    """What follows a remote error's type and message: the fields an invalid body got
+    wrong (a typed handler's ``vincent.invalid``), then the remote traceback, indented;
+    ``None`` when there is neither.
+
+    Unless ``whole``, the traceback's last line is left out when it only says again the
+    type and message that the outcome line above it already gave: an error is stated
+    once.
+    """
+    parts: list[RenderableType] = [
+        Text(f"  {terminal_text(field_error)}", style="red")
+        for field_error in getattr(error, "errors", ())  # InvalidMessage: the fields
+    ]
+    text = error.traceback.rstrip()
+    if not whole:
+        for name in dict.fromkeys((error.type, error.type.rpartition(".")[2])):
+            ending = f"{name}: {error.message}" if error.message else name
+            if text.endswith("\n" + ending):
+                text = text[: -len(ending)].rstrip()
+                break
+    if text:
+        trace = Syntax(
+            terminal_text(text, multiline=True), "pytb", theme="ansi_dark", word_wrap=True
+        )
+        parts.append(Padding(trace, (0, 0, 0, 2)))
+    return Group(*parts) if parts else None
 
 
 def failure(message: str) -> Text:

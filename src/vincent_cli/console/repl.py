@@ -21,7 +21,7 @@ from prompt_toolkit import PromptSession
 from prompt_toolkit.patch_stdout import patch_stdout
 
 from vincent_cli.console import render
-from vincent_cli.console.commands import Commands
+from vincent_cli.console.commands import Commands, Failure
 from vincent_cli.console.parser import needs_more
 
 __all__ = ["interactive", "line_mode", "run_cancellable", "stream_lines"]
@@ -81,22 +81,44 @@ async def interactive(commands: Commands, prompt: PromptSession[str], *, patch: 
                 break
 
 
-async def line_mode(commands: Commands, lines: AsyncIterator[str]) -> None:
+async def line_mode(commands: Commands, lines: AsyncIterator[str]) -> int:
     """Run commands read line by line (no terminal), until end of input or ``exit``.
 
     A line that ends inside an open bracket or quote continues on the next one, as at
-    the prompt.
+    the prompt. Returns the exit code: 0 when every command succeeded, else the CLI's
+    code for the first failure (so a piped session can be a smoke test), after a line on
+    stderr that counts the failures.
     """
     pending = ""
+    ran = 0
     async for line in lines:
         pending += line
         if needs_more(pending):
             continue
         text, pending = pending.strip(), ""
-        if text and not await run_cancellable(commands, text):
-            return
-    if pending.strip():
-        await run_cancellable(commands, pending)
+        if not text:
+            continue
+        ran += 1
+        if not await run_cancellable(commands, text):
+            break
+    else:
+        if pending.strip():
+            ran += 1
+            await run_cancellable(commands, pending)
+    return _verdict(commands.failures, ran)
+
+
+def _verdict(failures: list[Failure], ran: int) -> int:
+    if not failures:
+        return 0
+    first = failures[0]
+    print(
+        f"vincent: {len(failures)} failure(s) in {ran} command(s); the first: "
+        f"{first.line!r}: {first.reason} (exit {first.code})",
+        file=sys.stderr,
+        flush=True,
+    )
+    return first.code
 
 
 async def stream_lines(stream: IO[str] | None = None) -> AsyncIterator[str]:

@@ -45,7 +45,8 @@ class Screen:
         console = self.console
         for renderable in renderables:
             if console.is_terminal:
-                console.print(renderable, soft_wrap=isinstance(renderable, Text))
+                # rich wraps text at spaces; left to the terminal, it would break words.
+                console.print(renderable)
                 continue
             # In a pipe, without the padding rich gives table cells up to their width:
             # a line ends where its text does.

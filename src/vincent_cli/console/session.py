@@ -25,8 +25,9 @@ from vincent_core.wire.routing import topic_matches
 
 __all__ = ["Entry", "History", "Origin", "Outcome", "Session"]
 
-#: ``sent`` from this console, ``seen`` by a tap, ``loaded`` from a file
-Origin = Literal["sent", "seen", "loaded"]
+#: ``sent`` from this console, ``seen`` by a tap, ``loaded`` from a file, ``dead``: the
+#: original message of a dead letter listed by ``dead``
+Origin = Literal["sent", "seen", "loaded", "dead"]
 #: what became of a message this console sent
 Outcome = Literal[
     "sending", "sent", "waiting", "ok", "error", "timeout", "no route", "cancelled", "failed"
@@ -57,6 +58,8 @@ class Entry:
     echo_of: int | None = None
     #: for a message replayed or edited from another entry: that entry's number
     source: int | None = None
+    #: for a message listed by ``dead``: the dead letter as it sat in its queue
+    dead_letter: Envelope | None = None
 
     @property
     def key(self) -> str:
