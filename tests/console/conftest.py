@@ -174,7 +174,7 @@ async def start_console(
             drivers.append(driver)
             await driver.expect("Ctrl-D leaves")
             # The prompt is drawn once everything (the app included) runs.
-            await driver.expect(r"vincent \S+ · \S+ ›", drawn=True)
+            await driver.expect(r"vincent(:\S+)? ›", drawn=True)
             driver.commands = holder[0]
             return driver
 

@@ -61,7 +61,7 @@ async def test_dev_with_the_example_app(
         r"← cast file\.encrypted \{\"file\":\"hello\.txt\",\"key_id\":1234", since=mark
     )
     # Remote errors are shown and the prompt goes on.
-    text = await console.run("call file.get file=../../etc/passwd", r"remote error")
+    text = await console.run("call file.get file=../../etc/passwd", r"raise PermissionError.*\n")
     assert "PermissionError: '../../etc/passwd' is outside the served directory" in text
     # The tap would take anything; dev knows every listener, so a typo is no route at once.
     started = time.monotonic()
@@ -97,12 +97,12 @@ async def test_vincent_dev_without_a_terminal_reads_commands_from_stdin() -> Non
         'routes\ncall devtest.echo {"n": [1,\n 2]}\ncall devtest.fail name=q\nexit\n',
         SAMPLE_PREFIX="devtest",
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr
     assert "devtest.echo" in done.stdout and "devtest.slow" in done.stdout
     assert '"n": [' in done.stdout
     # Tables in a pipe end their lines where the text does (no cell padding).
     assert [line for line in done.stdout.splitlines() if line != line.rstrip()] == []
-    assert "remote error LookupError: nothing called 'q'" in done.stdout
+    assert re.search(r"#2 error \d+ ms: LookupError: nothing called 'q'", done.stdout)
 
 
 async def test_vincent_dev_with_the_example_app_in_line_mode() -> None:
@@ -115,13 +115,15 @@ async def test_vincent_dev_with_the_example_app_in_line_mode() -> None:
         "history\n",
     )
     out = done.stdout
-    assert done.returncode == 0, done.stderr
+    # Two failures (a remote error, then no route): the first one's code.
+    assert done.returncode == 1, done.stderr
     assert re.search(r"#1 ok \d+ ms", out) and '"size": 36' in out
-    assert "remote error PermissionError: '../x' is outside the served directory" in out
+    assert "error" in out and "PermissionError: '../x' is outside the served directory" in out
     # Without a terminal there is no tap, so the broker itself says no route.
     assert "#3 no route: nothing is bound to 'nobody.here'" in out
     assert re.search(r"1 [\d:]+ → call file\.encrypt .* ok", out)
-    assert "\x1b[" not in out and done.stderr == ""
+    assert "\x1b[" not in out
+    assert done.stderr.startswith("vincent: 2 failure(s) in 4 command(s); the first: ")
 
 
 BAD_START = """\
@@ -159,7 +161,7 @@ async def test_an_app_whose_start_hook_raises_shows_the_users_traceback(tmp_path
 
 # -- on a pseudo-terminal -------------------------------------------------------------
 
-PROMPT = "vincent memory:// · vincent ›"
+PROMPT = "vincent ›"
 
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][AB0-2]|\x1b[=>]|[\r\x08]")
@@ -261,7 +263,7 @@ def test_vincent_dev_in_a_terminal(terminal: Callable[..., Terminal], tmp_path: 
     term.expect("tapping #")
     term.expect(r"← cast server\.up")
     term.expect(PROMPT)
-    term.expect(r"● connected +│ taps: # │ seen \d+ · sent 0")
+    term.expect(r"● connected +│ memory:// · vincent │ taps: # │ seen \d+ · sent 0")
     term.send("call file.encrypt file=hello.txt key_id:=1234\r")
     term.expect(r"← cast file\.encrypted")
     term.expect(r"#\d+ ok")

@@ -25,9 +25,9 @@ async def feed(*lines: str) -> AsyncIterator[str]:
         yield line + "\n"
 
 
-async def run_lines(url: str, *lines: str) -> str:
+async def run_lines(url: str, *lines: str, code: int = 0) -> str:
     out = io.StringIO()
-    code = await console_main(
+    ended = await console_main(
         url=url,
         exchange="errors",
         app=sample_app,
@@ -35,7 +35,7 @@ async def run_lines(url: str, *lines: str) -> str:
         out=Console(file=out, width=200, color_system=None),
         lines=feed(*lines),
     )
-    assert code == 0
+    assert ended == code, out.getvalue()
     return out.getvalue()
 
 
@@ -71,6 +71,7 @@ async def test_bad_input_is_reported_in_one_line_and_the_console_goes_on(
         f"call {PREFIX}.fail name=x",
         f"cast {PREFIX}.nobody",
         "replay 1 n:=2",
+        code=2,  # the first failure's code: usage (the session's lines are not all fine)
     )
     lines = out.splitlines()
     for line, message in failures.items():
@@ -79,6 +80,8 @@ async def test_bad_input_is_reported_in_one_line_and_the_console_goes_on(
     assert "Traceback" in out  # only the remote handler's, shown as its error
     assert out.count("Traceback") == 1
     assert re.search(r"#\d+ timeout \d+ ms: no reply after 0\.2s", out)
-    assert "remote error LookupError: nothing called 'x'" in out
+    # A remote error is stated once: the outcome line, then the traceback's frames.
+    assert re.search(r"#\d+ error \d+ ms: LookupError: nothing called 'x'", out)
+    assert out.count("nothing called 'x'") == 1, out
     assert f"no route: nothing is bound to '{PREFIX}.nobody'" in out
     assert re.search(r"#\d+ ok[\s\S]*\"n\": 2", out), "the last line still ran"

@@ -40,7 +40,7 @@ async def test_line_mode_runs_each_line_and_joins_open_json(
             lines=feed(f'call {key} {{"a": [1,', "  2]}", "", "show 1", "nonsense", "exit", "help"),
         )
     text = out.getvalue()
-    assert code == 0
+    assert code == 2, "nonsense is an unknown command: usage, exit 2"
     assert re.search(rf'1 [\d:]+ → call {re.escape(key)} {{"a":\[1,2\]}}', text)
     assert "#1 ok" in text and "reply_to" in text
     assert "unknown command 'nonsense'" in text
@@ -94,9 +94,10 @@ async def test_the_entry_point_reads_stdin_and_serves_the_app(
         stdin=f"routes\ncall {prefix}.echo n:=5\ncall {prefix}.fail name=x\n",
         env={"SAMPLE_PREFIX": prefix},
     )
-    assert code == 0, err
+    assert code == 1, "a call ended in a remote error: exit 1, as vincent call"
+    assert "1 failure(s) in 3 command(s)" in err
     assert f"{prefix}.echo" in out and '"n": 5' in out
-    assert "remote error LookupError: nothing called 'x'" in out
+    assert re.search(r"#\d+ error \d+ ms: LookupError: nothing called 'x'", out)
     assert "\x1b[" not in out, "no colour on a pipe"
 
 

@@ -85,11 +85,12 @@ def summary(entry: Entry, *, show_reply: bool = True, width: int | None = None) 
 
     With ``width`` (a terminal's), the line is cut to fit in it, so the terminal never
     wraps it: the reply's snippet gives way first, then the outcome's detail, then the
-    body, each cut with ``…``.
+    body, each cut with ``…``; where even that leaves less than 16 columns of body, the
+    time goes too.
     """
     line = Text()
     line.append(f"{entry.number:>4} ", style="bold")
-    line.append(entry.at.astimezone().strftime("%H:%M:%S "), style="bright_black")
+    clock = Text(entry.at.astimezone().strftime("%H:%M:%S "), style="bright_black")
     line.append(f"{_GLYPH[entry.origin]} ", style=_GLYPH_STYLE.get(entry.origin, "blue"))
     line.append("call " if entry.is_call else "cast ", style="bright_black")
     line.append(terminal_text(entry.key), style="bold cyan")
@@ -109,14 +110,21 @@ def summary(entry: Entry, *, show_reply: bool = True, width: int | None = None) 
             reply.append(" ")
             reply.append_text(snippet(entry.reply, _REPLY))
     if width is None:
+        line = Text.assemble(line[:5], clock, line[5:])
         body = snippet(entry.envelope)
     else:
         body = snippet(entry.envelope, limit=10**9)
         room = width - 1 - line.cell_len - marks.cell_len
+        if room - clock.cell_len >= _SHORTEST:
+            room -= clock.cell_len
+            line = Text.assemble(line[:5], clock, line[5:])
         pieces = [body, detail, reply]
         sizes = _fit([p.cell_len for p in pieces], _FLOORS, room)
         for piece, size in zip(pieces, sizes, strict=True):
-            piece.truncate(size, overflow="ellipsis")
+            if size == 0:
+                piece.plain = ""
+            else:
+                piece.truncate(size, overflow="ellipsis")
     line.append_text(body)
     line.append_text(marks)
     line.append_text(detail)
@@ -150,6 +158,14 @@ def _fit(wants: Sequence[int], floors: Sequence[int], room: int) -> list[int]:
         sizes[index] = 0
     if excess > 0:
         sizes[0] = max(1, sizes[0] - excess)
+    # What a piece left out freed goes back to those still shown, the first first.
+    for index, want in enumerate(wants):
+        if excess >= 0:
+            break
+        if sizes[index]:
+            grow = min(-excess, want - sizes[index])
+            sizes[index] += grow
+            excess += grow
     return sizes
 
 
