@@ -80,6 +80,17 @@ async def _give_back(deliveries: list[Delivery]) -> None:
         await delivery.reject(requeue=True)
 
 
+def _not_in_memory(ctx: typer.Context) -> None:
+    """memory:// is one process's broker: another process sees an empty one."""
+    from vincent_cli.exit_codes import CommandError
+
+    if get_runtime(ctx).settings().url.startswith("memory:"):
+        raise CommandError(
+            "memory:// is a broker inside one process: its dead letters are there only; "
+            "type `dead` in `vincent dev MODULE:OBJ` (or `vincent console --app`)"
+        )
+
+
 def _queue(ctx: typer.Context, queue: str | None) -> str:
     # A subcommand's --queue, else the one given to `vincent dead`, else the setting.
     group = ctx.parent.params.get("queue") if ctx.parent is not None else None
@@ -96,6 +107,7 @@ def dead(ctx: typer.Context, queue: QueueName = None, count: Count = None) -> No
       vincent dead replay --key 'file.#'
       vincent dead purge --yes
     """
+    _not_in_memory(ctx)
     if ctx.invoked_subcommand is None:
         runtime = get_runtime(ctx)
         name = queue or runtime.settings().dead_letter_queue
