@@ -301,3 +301,36 @@ def test_ctrl_c_in_a_terminal_cancels_a_long_call(terminal: Callable[..., Termin
     term.expect(r"#\d+ ok")
     term.send("exit\r")
     assert term.finish() == 0
+
+
+async def test_a_piped_vincent_dev_is_a_smoke_test() -> None:
+    fine = await asyncio.to_thread(
+        vincent_dev,
+        "tests.console.sample_app:app",
+        "call devok.echo n:=1\ncast devok.events.x\nhistory\n",
+        SAMPLE_PREFIX="devok",
+    )
+    assert fine.returncode == 0 and fine.stderr == "", fine.stderr
+    typo = await asyncio.to_thread(
+        vincent_dev,
+        "tests.console.sample_app:app",
+        "call devok.ecoh n:=1\ncall devok.echo n:=2\n",
+        SAMPLE_PREFIX="devok",
+    )
+    assert typo.returncode == 4, typo.stderr
+    assert "did you mean devok.echo?" in typo.stdout
+    assert "the first: 'call devok.ecoh n:=1': #1 no route (exit 4)" in typo.stderr
+
+
+async def test_vincent_dead_on_memory_points_to_the_console() -> None:
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [VINCENT, "--broker", "memory://", "dead", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "memory:// is a broker inside one process" in done.stderr
+    assert "`dead` in `vincent dev MODULE:OBJ`" in done.stderr

@@ -118,3 +118,35 @@ async def test_a_bad_app_exits_2(broker_url: str, tmp_path: Path) -> None:
     )
     assert code == 2
     assert "RuntimeError: boom at import" in err and 'broken_app.py", line 1' in err
+
+
+@pytest.mark.parametrize(
+    ("lines", "code", "first"),
+    [
+        ("call {p}.echo n:=1\nhistory\n", 0, None),
+        ("call {p}.echo n:=1\ncall {p}.fail name=x\ncall {p}.echo n:=2\n", 1, "#2 error"),
+        ("call {p}.slow seconds:=5 --timeout 0.2\ncall {p}.fail name=x\n", 3, "#1 timeout"),
+        ("cast {p}.nobody\nexit\n", 4, "#1 no route"),
+        ("show 7\ncall {p}.echo n:=1\n", 2, "there is no message #7"),
+    ],
+)
+async def test_a_piped_session_exits_non_zero_when_a_command_failed(
+    broker_url: str, exchange: str, ns: Callable[[str], str], lines: str, code: int, first: str
+) -> None:
+    """A piped console is a smoke test: 0 when every command worked, else the code the
+    CLI gives the first failure, after one line on stderr."""
+    prefix = ns("sample")
+    ended, out, err = await asyncio.to_thread(
+        run,
+        broker_url,
+        exchange,
+        "tests.console.sample_app:app",
+        stdin=lines.format(p=prefix),
+        env={"SAMPLE_PREFIX": prefix},
+    )
+    assert ended == code, (out, err)
+    if first is None:
+        assert err == ""
+    else:
+        assert re.match(r"vincent: \d failure\(s\) in \d command\(s\); the first: ", err), err
+        assert first in err and f"(exit {code})" in err

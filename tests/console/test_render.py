@@ -48,7 +48,9 @@ def test_a_summary_fits_the_terminal_width() -> None:
     # Narrow: the reply gives way, then the time; the line still fits.
     narrow = text(render.summary(entry, width=60), width=300).rstrip("\n")
     assert len(narrow) <= 59 and ":" not in narrow[5:14], narrow
-    assert narrow.startswith('   1 → call file.encrypted {"file":"hello.txt"') and "ok 3 ms" in narrow
+    assert (
+        narrow.startswith('   1 → call file.encrypted {"file":"hello.txt"') and "ok 3 ms" in narrow
+    )
     for width in range(20, 130):
         line = text(render.summary(entry, width=width), width=300).rstrip("\n")
         assert len(line) < width, (width, line)
