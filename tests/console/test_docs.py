@@ -26,5 +26,11 @@ def test_every_option_and_alias_is_mentioned() -> None:
 
 def test_the_recorded_sessions_are_there() -> None:
     assert "$ vincent dev examples.files:app\n" in DOC
-    assert "vincent memory:// · vincent › call file.encrypt" in DOC
+    assert "\nvincent › call file.encrypt" in DOC
     assert "◌ reconnecting… (broker unreachable)" in DOC
+    assert "\nvincent › dead\n" in DOC and "### At 72 columns" in DOC
+
+
+def test_the_72_column_session_fits_in_72_columns() -> None:
+    session = DOC.split("### At 72 columns")[1].split("```")[1]
+    assert session.strip() and all(len(line) <= 72 for line in session.splitlines())

@@ -412,7 +412,11 @@ class Commands:
         entries = []
         for letter in found:
             info = dead_summary(letter.dead.headers)
-            error = f"{info['error_type']}: {info['error_message']}".strip(": ")
+            # The first line: a remote error's message goes on with the remote traceback.
+            message = info["error_message"].strip().partition("\n")[0]
+            # The class without its module: the message says what matters.
+            kind = info["error_type"].rpartition(".")[2]
+            error = f"{kind}: {message}".strip(": ")
             entries.append(
                 self.session.record(
                     letter.original,
@@ -423,12 +427,12 @@ class Commands:
                 )
             )
         if entries:
-            self.screen.print(render.dead_letters_table(entries))
+            self.screen.print(render.dead_letters_table(entries, width=self.screen.width))
             first = entries[0].number
             self.screen.print(
                 render.note(
-                    f"{len(entries)} in {queue} (left there): show {first} for the error, "
-                    f"replay {first} sends one again, dead replay sends all"
+                    f"{len(entries)} in {queue} (left there) · show {first} says why · "
+                    "dead replay sends them again"
                 )
             )
         else:

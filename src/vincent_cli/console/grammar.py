@@ -114,7 +114,8 @@ COMMANDS: dict[str, CommandSpec] = {
             "edit message N as JSON, then send it",
             "Opens the message in the record format in $VISUAL or $EDITOR, or, when "
             "neither is set, in a multiline buffer (Esc Enter sends, Ctrl-C abandons). "
-            "A message with reply_to is sent as a call.",
+            "A message with reply_to is sent as a call. Left unchanged, nothing is sent "
+            "(replay N sends it as it was); a JSON mistake in the buffer reopens it there.",
             (_TIMEOUT,),
         ),
         CommandSpec(

@@ -258,24 +258,42 @@ def _dead_letter(dead: Envelope) -> list[RenderableType]:
     return parts
 
 
-def dead_letters_table(entries: Sequence[Entry]) -> Table:
-    """``dead``: number, original key, reason, error, attempts, when it died."""
-    table = Table("#", "key", "reason", "error", "tries", "died", box=None, header_style="bold")
-    table.columns[0].justify = "right"
-    table.columns[3].overflow = "ellipsis"
-    table.columns[3].no_wrap = True
+def dead_letters_table(entries: Sequence[Entry], *, width: int | None = None) -> Table:
+    """``dead``: number, original key, reason, error, attempts, when it died (the time
+    of day, as in history lines; the entry's time is when it died). With ``width`` (a
+    terminal's) the error is cut so each row fits."""
+    rows = []
     for entry in entries:
         headers = entry.dead_letter.headers if entry.dead_letter is not None else {}
         attempts = headers.get("x-vincent-attempts")
-        died = _text(headers.get("x-vincent-dead-at"))
-        table.add_row(
-            str(entry.number),
-            terminal_text(entry.key),
-            terminal_text(_text(headers.get("x-vincent-reason"))),
-            terminal_text(entry.detail),
-            "" if attempts is None else str(attempts),
-            died[11:19] if len(died) >= 19 else died,
+        rows.append(
+            (
+                str(entry.number),
+                terminal_text(entry.key),
+                terminal_text(_text(headers.get("x-vincent-reason"))),
+                terminal_text(entry.detail),
+                "" if attempts is None else terminal_text(attempts),
+                entry.at.astimezone().strftime("%H:%M:%S"),
+            )
         )
+    names = ("#", "key", "reason", "error", "tries", "died")
+    table = Table(*names, box=None, header_style="bold")
+    for column in table.columns:
+        column.no_wrap = True
+    table.columns[0].justify = "right"
+    table.columns[3].overflow = "ellipsis"
+    if width is not None:
+        # Every column but the error's as wide as its widest cell, two spaces between
+        # columns and one at each edge (box=None): the error gets the rest.
+        others = sum(
+            max(len(name), *(len(row[i]) for row in rows)) + 2
+            for i, name in enumerate(names)
+            if i != 3
+        )
+        table.columns[3].max_width = max(len("error"), width - others - 3)
+    for row in rows:
+        # Text cells: what a message carries is never read as rich markup.
+        table.add_row(*(Text(cell) for cell in row))
     return table
 
 
