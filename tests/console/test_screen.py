@@ -253,11 +253,22 @@ def test_edit_sends_nothing_when_the_editor_changed_nothing(
     terminal: Callable[..., Terminal], tmp_path: Path
 ) -> None:
     # Item 15: as git does: closing $EDITOR without a change aborts.
-    editor = _editor(tmp_path, "import sys\nopen(sys.argv[1]).read()\n")
+    mode = tmp_path / "mode"
+    mode.write_text("keep")
+    editor = _editor(
+        tmp_path,
+        "import sys\n"
+        f"if open({str(mode)!r}).read() == 'break':\n"
+        "    open(sys.argv[1], 'a').write('oops')\n",
+    )
     term = terminal(80, "dev", "tests.console.sample_app:app", VISUAL=editor)
     term.settle(r"● connected")
     term.run("call sample.echo word=hello", r"#1 ok")
     term.run("edit 1", r"nothing changed: nothing sent \(replay 1 sends it as it was\)")
+    # A mistake made in $EDITOR is reported (the editor cannot be reopened at it).
+    mode.write_text("break")
+    shown = prose(term.run("edit 1", r"not valid JSON"))
+    assert re.search(r"✗ not valid JSON: Extra data at line \d+, column 1; nothing sent", shown)
     lines = term.run("history", r"→")
     assert [row for row in lines if " → " in row][-1].startswith("   1 ")
     term.type("exit\r")

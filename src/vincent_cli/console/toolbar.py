@@ -46,7 +46,7 @@ def prompt_message(session: Session) -> StyleAndTextTuples:
 
 def short_broker(masked_url: str) -> str:
     """The broker's host and port (``127.0.0.1:5672``), for a narrow toolbar."""
-    rest = masked_url.partition("://")[2] or masked_url
+    rest = masked_url.partition("://")[2]
     return rest.rpartition("@")[2].partition("/")[0] or masked_url
 
 
