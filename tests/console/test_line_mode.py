@@ -131,7 +131,12 @@ async def test_a_bad_app_exits_2(broker_url: str, tmp_path: Path) -> None:
     ],
 )
 async def test_a_piped_session_exits_non_zero_when_a_command_failed(
-    broker_url: str, exchange: str, ns: Callable[[str], str], lines: str, code: int, first: str
+    broker_url: str,
+    exchange: str,
+    ns: Callable[[str], str],
+    lines: str,
+    code: int,
+    first: str | None,
 ) -> None:
     """A piped console is a smoke test: 0 when every command worked, else the code the
     CLI gives the first failure, after one line on stderr."""

@@ -29,7 +29,7 @@ PROMPT = "vincent › "
 HISTORY_ROW = re.compile(r"^ *\d+ (\d\d:\d\d:\d\d )?[→←·✗] (call|cast) \S")
 
 
-class _Screen(pyte.HistoryScreen):  # type: ignore[misc]
+class _Screen(pyte.HistoryScreen):  # type: ignore[misc,name-defined]
     """A terminal that answers cursor position requests to the program in it."""
 
     def __init__(self, columns: int, rows: int, answer: Callable[[str], None]) -> None:
@@ -200,11 +200,11 @@ def test_prompt_history_and_errors_fit_the_terminal(
     shown = term.run("call file.get file=../secret", r"raise PermissionError")
     assert prose(shown).count("'../secret' is outside the served directory") == 1, shown
     assert re.search(r"#\d+ error \d+ ms: PermissionError: '\.\./secret' is outside", prose(shown))
-    shown = prose(term.run("call file.gte file=hello.txt", r"did you mean"))
-    assert "no route: no listener of the app is bound to 'file.gte'" in shown
-    assert "did you mean file.get?" in shown
-    shown = prose(term.run("hsitory", r"unknown command 'hsitory'"))
-    assert "did you mean history?" in shown
+    said = prose(term.run("call file.gte file=hello.txt", r"did you mean"))
+    assert "no route: no listener of the app is bound to 'file.gte'" in said
+    assert "did you mean file.get?" in said
+    said = prose(term.run("hsitory", r"unknown command 'hsitory'"))
+    assert "did you mean history?" in said
 
     # Item 13: history lines with outcomes and replies are cut to fit, never wrapped.
     lines = term.run("history", r"file\.gte")
