@@ -215,35 +215,15 @@ def replay(
 async def _replay(
     client: Client, queue: str, pattern: str | None, count: int | None, output: Output
 ) -> int:
-    from vincent_core.errors import NoRoute
-    from vincent_core.wire.failures import restore_dead_letter
-    from vincent_core.wire.routing import topic_matches
+    from vincent_cli.deadletters import DeadLetters
 
-    skipped: list[Delivery] = []
-    replayed = unrouted = 0
     async with client:
-        try:
-            while count is None or replayed < count:
-                delivery = await client.take(queue)
-                if delivery is None:
-                    break
-                original = restore_dead_letter(delivery.envelope)
-                if pattern is not None and not topic_matches(pattern, original.routing_key):
-                    skipped.append(delivery)  # held unacked, so the next take moves on
-                    continue
-                try:
-                    await client.publish(original, mandatory=True)
-                except NoRoute:
-                    output.warning(f"no route for {original.routing_key!r}: left in {queue}")
-                    unrouted += 1
-                    skipped.append(delivery)
-                    continue
-                await delivery.ack()
-                replayed += 1
-        finally:
-            await _give_back(skipped)
+        done = await DeadLetters(client).replay(queue, pattern=pattern, limit=count)
+    for key in done.unrouted:
+        output.warning(f"no route for {key!r}: left in {queue}")
+    replayed = done.replayed
     output.info(f"replayed {replayed} dead letter{'s' if replayed != 1 else ''} from {queue}")
-    return NO_ROUTE if unrouted else OK
+    return NO_ROUTE if done.unrouted else OK
 
 
 @app.command("purge")

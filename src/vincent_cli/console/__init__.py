@@ -13,6 +13,8 @@ The pieces, each with one job:
 - :mod:`.filtering`: ``filter EXPR``, a small expression language over history entries.
 - :mod:`.outbox`: sending from the console and showing what became of each message.
 - :mod:`.sending` and :mod:`.watch`: exact-envelope casts and calls, and taps.
+- :mod:`.suggest`: "did you mean" for commands, options and keys; ``dead`` goes through
+  :mod:`vincent_cli.deadletters`, shared with ``vincent dead``.
 - :mod:`.render`, :mod:`.toolbar`, :mod:`.completer`, :mod:`.lexer`, :mod:`.prompt`:
   what the user sees and types.
 """

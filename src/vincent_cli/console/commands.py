@@ -26,7 +26,6 @@ from vincent_cli import records
 from vincent_cli.commands.dead import dead_summary
 from vincent_cli.console import render
 from vincent_cli.console.conversations import Tracer
-from vincent_cli.console.deadletters import DeadLetters
 from vincent_cli.console.editing import EditAborted, EditFailed, EditMistake, Editor
 from vincent_cli.console.filtering import Filter, check_pattern
 from vincent_cli.console.grammar import ALIASES, COMMANDS, lookup
@@ -45,6 +44,7 @@ from vincent_cli.console.services import ServiceView
 from vincent_cli.console.session import Entry, Session, decoded
 from vincent_cli.console.suggest import did_you_mean
 from vincent_cli.console.watch import Watch
+from vincent_cli.deadletters import DeadLetters
 from vincent_cli.exit_codes import NO_ROUTE, REMOTE_ERROR, USAGE, CommandError, exit_code_for
 from vincent_core.app import Vincent
 from vincent_core.client import Client

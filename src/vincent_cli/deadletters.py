@@ -1,10 +1,9 @@
-"""``dead``: the dead-letter queue from the console, on RabbitMQ and on ``memory://``.
+"""A dead-letter queue through a client: list, replay, purge (``vincent dead`` and the
+console's ``dead``, which also reaches ``memory://`` inside ``vincent dev``).
 
-``vincent dev`` runs its broker in its own process, where no other ``vincent`` can reach
-it: this is how its dead letters are seen there. Listing takes each dead letter without
-acking it and gives it back at the end, in order, so listing removes nothing; each one
-joins the history (origin ``dead``) as the original message, so ``show N`` gives its
-error and traceback and ``replay N`` sends it again (the dead letter stays).
+Listing takes each dead letter without acking it and gives it back at the end, in
+order, so listing removes nothing. Replaying removes a dead letter only once the broker
+confirmed its copy.
 
 ::
 
@@ -16,13 +15,16 @@ error and traceback and ``replay N`` sends it again (the dead letter stays).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from vincent_core.client import Client
 from vincent_core.errors import NoRoute
-from vincent_core.transport.base import Delivery
 from vincent_core.wire.envelope import Envelope
 from vincent_core.wire.failures import restore_dead_letter
 from vincent_core.wire.routing import topic_matches
+
+if TYPE_CHECKING:  # the CLI loads vincent_core's client only when a command runs
+    from vincent_core.client import Client
+    from vincent_core.transport.base import Delivery
 
 __all__ = ["DeadLetter", "DeadLetters", "Replayed"]
 
