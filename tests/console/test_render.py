@@ -149,3 +149,25 @@ def test_an_invalid_message_lists_its_fields_inline() -> None:
         "  id: Field required",
         "  owner.name: Input should be a valid string",
     ]
+
+
+def test_after_the_outcome_line_the_fields_and_the_traceback_follow_once() -> None:
+    from vincent_core import FieldError, InvalidMessage
+
+    invalid = InvalidMessage(
+        "vincent.invalid", "does not match Job", (FieldError("id", "missing"),)
+    )
+    fields = render.remote_details(invalid)
+    assert fields is not None and text(fields).splitlines() == ["  id: missing"]
+    raised = RemoteError(
+        "ValueError",
+        "no such file: /nope",
+        'Traceback (most recent call last):\n  File "x.py", line 1, in f\n'
+        "ValueError: no such file: /nope\n",
+    )
+    details = render.remote_details(raised)
+    assert details is not None
+    shown = text(details)
+    assert 'File "x.py"' in shown and "no such file" not in shown
+    assert "no such file: /nope" in text(render.remote_error(raised)).splitlines()[-1]
+    assert render.remote_details(RemoteError("E", "m", "")) is None
