@@ -115,8 +115,8 @@ async def test_raw_bodies_stay_bytes(broker_url: str, exchange: str, ns) -> None
 
 
 async def test_headers_arrive_as_amqp_carries_them(broker_url: str, exchange: str, ns) -> None:
-    """Field-table types: 32-bit floats, UTC datetimes to the second; what AMQP cannot
-    carry is refused when publishing."""
+    """Field-table types: 64-bit doubles, bytes as long strings, byte arrays, UTC
+    datetimes to the second; what AMQP cannot carry is refused when publishing."""
     got: asyncio.Queue[Message] = asyncio.Queue()
     app = Vincent(broker_url, exchange=exchange)
 
@@ -132,6 +132,9 @@ async def test_headers_arrive_as_amqp_carries_them(broker_url: str, exchange: st
         "table": {"a": {"b": 1}},
         "when": dt.datetime(2024, 1, 1, 12, 0, 0, 123456),
         "text": "é",
+        "big": 1e300,
+        "raw": b"\xff\x00",
+        "blob": bytearray(b"\x00\x01"),
     }
     async with app.running(), Client(broker_url, exchange=exchange) as client:
         await client.cast(ns("h"), {}, headers=sent)
@@ -142,7 +145,9 @@ async def test_headers_arrive_as_amqp_carries_them(broker_url: str, exchange: st
             await client.cast(ns("h"), {}, headers={"huge": 2**70})
         assert await client.call(ns("h"), {}) is None  # the connection is fine
     assert headers["int"] == 2**40 and headers["bool"] is True
-    assert headers["float"] != 0.1 and headers["float"] == pytest.approx(0.1)
+    assert headers["float"] == 0.1 and headers["big"] == 1e300
+    assert headers["raw"] == b"\xff\x00" and type(headers["raw"]) is bytes
+    assert headers["blob"] == b"\x00\x01" and type(headers["blob"]) is bytearray
     assert headers["list"] == [1, "a", None]
     assert headers["table"] == {"a": {"b": 1}}
     assert headers["when"] == dt.datetime(2024, 1, 1, 12, 0, 0, tzinfo=dt.UTC)

@@ -1,8 +1,22 @@
 """The one place where a handler's outcome becomes ack, reply, retry or dead letter.
 
-Order matters everywhere here: whatever must be published (reply, retry copy, dead
-letter, hand-off) is published and confirmed *before* the original is acked. A crash
-in between redelivers the message; it never loses it.
+Every delivery goes through two steps, and only these decide what happens to it:
+
+1. :meth:`Dispatcher._decide` runs the handler and turns whatever happened into an
+   :class:`Outcome`: the copies to publish (reply, retry, dead letter, hand-off) and
+   whether the original is then acked or requeued. It never raises: an exception in
+   the dispatcher itself, in a copy builder or in an exception's ``__str__`` becomes a
+   dead letter saying so.
+2. :meth:`Dispatcher._conclude` publishes the copies, each confirmed (and routed, for
+   the ones addressed to a queue), and only then settles the original. A copy that
+   cannot be placed yet (its queue was deleted and cannot be declared again, the broker
+   nacks it, the publish channel is gone) parks the original at the end of its queue
+   and tries again later, with backoff; if even that fails, the original goes back to
+   its queue after a bounded wait. Nothing returns without ack, requeue or dead letter
+   while the delivery's channel lives (CONTRACT 6.2).
+
+Order matters everywhere here: whatever must be published is confirmed *before* the
+original is acked. A crash in between redelivers the message; it never loses it.
 """
 
 from __future__ import annotations
@@ -12,42 +26,67 @@ import contextvars
 import logging
 import sys
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from vincent_core import observe
-from vincent_core.app.listener import Listener
+from vincent_core.app.listener import Listener, dead_letter_queue_spec
 from vincent_core.app.threads import HandlerThreads
 from vincent_core.app.typed import Refused, invalid_headers
-from vincent_core.errors import EncodeError, InvalidMessage, Rejected, VincentError
+from vincent_core.errors import (
+    ConnectionLost,
+    EncodeError,
+    InvalidMessage,
+    NoRoute,
+    PublishFailed,
+    Rejected,
+)
 from vincent_core.message import Message, RejectMessage, ThreadMessage
 from vincent_core.observe import MessageOutcome
 from vincent_core.transport.base import Delivery, QueueSpec
 from vincent_core.wire.codec import UndecodableBody, decode_body
+from vincent_core.wire.copies import cut_text, error_text, error_traceback, fit_frame
 from vincent_core.wire.deadlines import is_expired
-from vincent_core.wire.envelope import Envelope
+from vincent_core.wire.envelope import Envelope, new_id
 from vincent_core.wire.failures import (
     DeadReason,
     attempts_of,
     build_dead_letter,
     build_handoff,
+    build_parked,
     build_retry,
     next_retry_delay,
+    parked_token,
     reject_is_final,
     rejected_by,
     restore_route,
 )
-from vincent_core.wire.replies import REJECTED_TYPE, build_error_reply, build_ok_reply
+from vincent_core.wire.replies import (
+    REJECTED_TYPE,
+    build_error_reply,
+    build_ok_reply,
+    error_type_name,
+)
 from vincent_core.wire.routing import retry_queue_name
 from vincent_core.wire.trace import current_trace
 
 if TYPE_CHECKING:
     from vincent_core.client import Client
 
-__all__ = ["Dispatcher"]
+__all__ = ["Dispatcher", "Outcome"]
 
 log = logging.getLogger("vincent.worker")
+
+#: how long one copy may wait for its confirm (or for the connection to come back)
+COPY_TIMEOUT = 30.0
+#: waits before a copy that could not be placed is tried again: 0.2 s doubling to 5 s
+_BACKOFF_FIRST, _BACKOFF_MAX = 0.2, 5.0
+#: parked outcomes remembered at most (older ones: the message is handled afresh)
+_PARKED_LIMIT = 10_000
+#: how much of an error a log line shows
+_LOG_TEXT = 300
 
 if sys.version_info >= (3, 12):
     _current_task = asyncio.current_task
@@ -61,6 +100,45 @@ else:
 
     def _current_task(loop: asyncio.AbstractEventLoop) -> asyncio.Task[Any] | None:
         return _tasks_by_loop.get(loop)
+
+
+@dataclass(slots=True)
+class Copy:
+    """One message to publish before the original is settled."""
+
+    envelope: Envelope
+    what: str
+    #: declared again when the copy comes back unroutable (its queue was deleted)
+    queue: QueueSpec | None = None
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What becomes of one delivery: copies first, then ack (or requeue)."""
+
+    counts: tuple[MessageOutcome, ...]
+    copies: list[Copy] = field(default_factory=list)
+    requeue: bool = False
+    #: logged once the outcome is carried out
+    note: str = ""
+    level: int = logging.INFO
+    #: how many times its copies could not be placed (parked outcomes)
+    failures: int = 0
+    #: monotonic time before which a parked outcome is not tried again
+    not_before: float = 0.0
+
+
+#: a cast handled: nothing to publish, nothing that can fail (shared, never changed)
+_HANDLED = Outcome(("handled",))
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message`` for a log line: never raises, never floods."""
+    return f"{type(exc).__name__}: {cut_text(error_text(exc), _LOG_TEXT)}"
+
+
+def _backoff(failures: int) -> float:
+    return min(_BACKOFF_MAX, _BACKOFF_FIRST * 2.0 ** max(0, failures - 1))
 
 
 class Dispatcher:
@@ -77,12 +155,16 @@ class Dispatcher:
         consumer_id: str,
         stats: Counter[str],
         on_settled: Callable[[Listener], None] | None = None,
+        dead_letter_spec: QueueSpec | None = None,
     ) -> None:
         self.listener = listener
         self.queue = queue
         self.client = client
         self.executor = executor
         self.dead_letter_queue = dead_letter_queue
+        self.dead_letter_spec = dead_letter_spec or dead_letter_queue_spec(
+            dead_letter_queue, [listener]
+        )
         self.consumer_id = consumer_id
         self.stats = stats
         self.on_settled = on_settled
@@ -93,6 +175,7 @@ class Dispatcher:
         self._abandoned: set[Delivery] = set()
         self._settled: set[Delivery] = set()
         self._started: dict[Delivery, float] = {}
+        self._parked: OrderedDict[str, Outcome] = OrderedDict()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- entry point -----------------------------------------------------------------
@@ -117,14 +200,12 @@ class Dispatcher:
         if watcher is not None:
             watcher.in_flight(self.listener.key, 1)
         try:
-            await self._dispatch(delivery)
+            outcome = await self._decide(delivery)
+            if outcome is not None and delivery not in self._abandoned:
+                await self._conclude(delivery, outcome)
         except asyncio.CancelledError:
             # Grace period over: the message goes back to its queue untouched.
             await self._settle(delivery, requeue=True)
-        except VincentError as exc:
-            # Could not publish the reply / retry / dead letter (broker gone): leave the
-            # message unacked so the broker redelivers it; never ack unsafely.
-            log.warning("%s: %s; the message stays in %r", self.listener.key, exc, self.queue)
         finally:
             self.in_flight.pop(delivery, None)
             self._started.pop(delivery, None)
@@ -159,40 +240,88 @@ class Dispatcher:
         else:
             await delivery.reject(requeue=requeue)
 
-    # -- the decision ----------------------------------------------------------------
+    def _who(self, envelope: Envelope) -> str:
+        """``key message <id>``: how every log line names a message."""
+        return f"{self.listener.key}: message {envelope.message_id or '(no id)'}"
 
-    async def _dispatch(self, delivery: Delivery) -> None:
-        envelope = delivery.envelope = restore_route(delivery.envelope)
+    # -- step 1: the decision --------------------------------------------------------
+
+    async def _decide(self, delivery: Delivery) -> Outcome | None:
+        """The delivery's outcome; ``None`` when it was abandoned meanwhile."""
+        try:
+            return await self._outcome(delivery)
+        except asyncio.CancelledError:
+            raise
+        except (ConnectionLost, PublishFailed) as exc:
+            # The broker could not be asked (a passive declare for a reject): try later.
+            return Outcome(
+                (),
+                requeue=True,
+                note=f"could not be decided ({_describe(exc)}); back to its queue",
+                level=logging.WARNING,
+            )
+        except Exception as exc:
+            log.exception("%s: the dispatcher failed", self._who(delivery.envelope))
+            return self._last_resort(delivery.envelope, exc)
+
+    def _last_resort(self, envelope: Envelope, exc: BaseException) -> Outcome:
+        """A dead letter for a message the dispatcher itself failed on; if even that
+        cannot be built, back to the queue (after a wait, see :meth:`_conclude`)."""
+        try:
+            bare = envelope.with_changes(
+                headers={"x-vincent-headers-dropped": "the original headers broke the copy"}
+            )
+            dead = build_dead_letter(
+                bare,
+                dead_letter_queue=self.dead_letter_queue,
+                queue=self.queue,
+                reason="error",
+                attempts=attempts_of(envelope.headers),
+                error=exc,
+            )
+            dead = fit_frame(dead, self.client.transport.frame_max)
+        except Exception as again:
+            return Outcome(
+                (),
+                requeue=True,
+                failures=1,
+                note=f"cannot even be dead-lettered ({_describe(again)}); back to its queue",
+                level=logging.ERROR,
+            )
+        return Outcome(
+            ("dead",),
+            [Copy(dead, "dead letter", self.dead_letter_spec)],
+            note=f"dead-lettered to {self.dead_letter_queue} ({_describe(exc)})",
+            level=logging.ERROR,
+        )
+
+    def _copy(self, envelope: Envelope) -> Envelope:
+        return fit_frame(envelope, self.client.transport.frame_max)
+
+    async def _outcome(self, delivery: Delivery) -> Outcome | None:
+        token, envelope = parked_token(delivery.envelope, self.queue)
+        if token is not None:
+            parked = self._parked.pop(token, None)
+            if parked is not None:
+                wait = parked.not_before - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(min(wait, _BACKOFF_MAX))
+                return parked
+        envelope = delivery.envelope = restore_route(envelope, self.queue)
         listener = self.listener
         if len(envelope.body) > listener.max_body_size:
             size = len(envelope.body)
-            await self._dead(
-                delivery,
+            return self._dead(
+                envelope,
                 "too-large",
                 message=f"body of {size} bytes exceeds the limit of {listener.max_body_size}",
             )
-            return
         if is_expired(envelope.headers):
-            self._count(delivery, "expired")
-            log.info(
-                "%s: dropped message %s: its deadline passed before it started",
-                listener.key,
-                envelope.message_id,
-            )
-            await self._settle(delivery)
-            return
+            return Outcome(("expired",), note="dropped: its deadline passed before it started")
         try:
             body = decode_body(envelope.body, envelope.content_type)
         except UndecodableBody as exc:
-            log.warning(
-                "%s: undecodable message %s sent to %s: %s",
-                listener.key,
-                envelope.message_id,
-                self.dead_letter_queue,
-                exc,
-            )
-            await self._dead(delivery, "undecodable", message=str(exc))
-            return
+            return self._dead(envelope, "undecodable", message=error_text(exc))
         expects_reply = bool(envelope.reply_to)
         is_async, runner = listener.plan(expects_reply)
         try:
@@ -213,134 +342,125 @@ class Dispatcher:
                 context = contextvars.copy_context()
                 result = await self.executor.call(context.run, runner, message)
         except RejectMessage as reject:
-            await self._rejected(delivery, str(reject))
-            return
+            return await self._rejected(envelope, error_text(reject))
         except Refused as refused:  # a typed handler's body (or reply) did not match
-            await self._refused(delivery, refused.error)
-            return
-        except Exception as exc:
-            await self._failed(delivery, exc)
-            return
+            return self._refused(envelope, refused.error)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            return self._failed(envelope, exc)
         if delivery in self._abandoned:
-            return
-        if expects_reply:
-            try:
-                reply = build_ok_reply(envelope, result)
-            except EncodeError as exc:
-                # The handler ran but its value cannot travel: the caller must hear so.
-                await self._failed(delivery, exc)
-                return
-            await self._reply(reply)
-        self._count(delivery, "handled")
-        await self._settle(delivery)
+            return None
+        if not expects_reply:
+            return _HANDLED
+        try:
+            reply = build_ok_reply(envelope, result)
+        except EncodeError as exc:
+            # The handler ran but its value cannot travel: the caller must hear so.
+            return self._failed(envelope, exc)
+        return Outcome(("handled",), [Copy(reply, "reply")])
 
-    async def _reply(self, reply: Envelope) -> None:
-        # Never mandatory: RabbitMQ 3.10 both delivers and returns a mandatory publish to
-        # a direct reply-to address.
-        await self.client.transport.publish(reply, mandatory=False)
+    def _error_reply(self, envelope: Envelope, exc: BaseException) -> Envelope:
+        return build_error_reply(
+            envelope,
+            type=error_type_name(exc),
+            message=error_text(exc),
+            traceback=error_traceback(exc),
+        )
 
-    async def _failed(self, delivery: Delivery, exc: Exception) -> None:
-        envelope = delivery.envelope
-        key = self.listener.key
-        self._count(delivery, "failed")
+    def _failed(self, envelope: Envelope, exc: BaseException, *, retry: bool = True) -> Outcome:
+        """A handler raised ``exc``: an error reply for a call; for a cast a retry while
+        ``retry`` and retries are left, else a dead letter."""
         if envelope.reply_to:
-            log.info("%s: handler raised %s: %s (error reply sent)", key, type(exc).__name__, exc)
-            await self._reply(build_error_reply(envelope, exc))
-            await self._settle(delivery)
-            return
+            return Outcome(
+                ("failed",),
+                [Copy(self._error_reply(envelope, exc), "error reply")],
+                note=f"handler raised {_describe(exc)} (error reply sent)",
+            )
         attempts = attempts_of(envelope.headers) + 1
         delay = next_retry_delay(attempts, self.listener.retries, self.listener.retry_delays)
-        if delay is None:
-            log.error(
-                "%s: handler raised %s: %s; dead-lettered after %d attempts",
-                key,
-                type(exc).__name__,
-                exc,
-                attempts,
-            )
-            await self._dead(delivery, "error", error=exc, attempts=attempts)
-            return
-        log.warning(
-            "%s: handler raised %s: %s; retry %d/%d in %gs",
-            key,
-            type(exc).__name__,
-            exc,
-            attempts,
-            self.listener.retries,
-            delay,
+        if delay is None or not retry:
+            dead = self._dead(envelope, "error", error=exc, attempts=attempts)
+            dead.counts = ("failed", "dead")
+            dead.note = f"handler raised {_describe(exc)}; {dead.note} after {attempts} attempts"
+            return dead
+        retry_queue = retry_queue_name(self.queue)
+        return Outcome(
+            ("failed", "retried"),
+            [
+                Copy(
+                    self._copy(build_retry(envelope, self.queue, delay, attempts)),
+                    "retry",
+                    self._retry_spec(retry_queue),
+                )
+            ],
+            note=(
+                f"handler raised {_describe(exc)}; retry {attempts}/{self.listener.retries}"
+                f" in {delay:g}s"
+            ),
+            level=logging.WARNING,
         )
-        await self._ensure_retry_queue()
-        await self.client.transport.publish(build_retry(envelope, self.queue, delay, attempts))
-        self._count(delivery, "retried")
-        await self._settle(delivery)
 
-    async def _refused(self, delivery: Delivery, error: InvalidMessage) -> None:
+    def _refused(self, envelope: Envelope, error: InvalidMessage) -> Outcome:
         """An invalid call gets an error reply listing the fields; an invalid cast is
         dead-lettered at once (retrying cannot make it valid)."""
-        envelope = delivery.envelope
-        log.info("%s: message %s refused: %s", self.listener.key, envelope.message_id, error)
+        note = f"refused: {cut_text(error_text(error), _LOG_TEXT)}"
         if not envelope.reply_to:
-            await self._dead(delivery, "invalid", headers=invalid_headers(error))
-            return
-        self._count(delivery, "failed")
+            dead = self._dead(envelope, "invalid", headers=invalid_headers(error))
+            dead.note = f"{note}; {dead.note}"
+            dead.level = logging.INFO
+            return dead
         reply = build_error_reply(
             envelope, type=error.type, message=error.message, traceback="", errors=error.errors
         )
-        await self._reply(reply)
-        await self._settle(delivery)
+        return Outcome(("failed",), [Copy(reply, "error reply")], note=note)
 
-    async def _ensure_retry_queue(self) -> None:
-        if self._retry_queue_ready:
-            return
+    def _retry_spec(self, name: str) -> QueueSpec:
         exclusive = self.listener.route_to == "all"
-        await self.client.transport.declare_queue(
-            QueueSpec(
-                retry_queue_name(self.queue),
-                durable=not exclusive,
-                exclusive=exclusive,
-                arguments={
-                    "x-dead-letter-exchange": "",
-                    "x-dead-letter-routing-key": self.queue,
-                    **self.listener.helper_queue_arguments(),
-                },
-            )
+        return QueueSpec(
+            name,
+            durable=not exclusive,
+            exclusive=exclusive,
+            arguments={
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": self.queue,
+                **self.listener.helper_queue_arguments(),
+            },
         )
-        self._retry_queue_ready = True
 
-    async def _rejected(self, delivery: Delivery, reason: str) -> None:
-        envelope = delivery.envelope
-        self._count(delivery, "rejected")
+    async def _rejected(self, envelope: Envelope, reason: str) -> Outcome:
         rejecters = [*rejected_by(envelope.headers), self.consumer_id]
         consumers = 1
         if self.listener.route_to != "all":
             info = await self.client.transport.inspect_queue(self.queue)
             consumers = info.consumers if info is not None else 1
         if not reject_is_final(rejecters, consumers):
-            await self.client.transport.publish(build_handoff(envelope, self.queue, rejecters))
-            await self._settle(delivery)
-            return
+            handoff = self._copy(build_handoff(envelope, self.queue, rejecters))
+            return Outcome(("rejected",), [Copy(handoff, "hand-off")])
         why = reason or f"rejected by {len(set(rejecters))} consumer(s)"
         if envelope.reply_to:
-            error = Rejected(self.listener.key, why)
-            await self._reply(
-                build_error_reply(envelope, type=REJECTED_TYPE, message=why, traceback="")
+            reply = build_error_reply(envelope, type=REJECTED_TYPE, message=why, traceback="")
+            return Outcome(
+                ("rejected",),
+                [Copy(reply, "error reply")],
+                note=error_text(Rejected(self.listener.key, cut_text(why, _LOG_TEXT))),
             )
-            log.info("%s: %s", self.listener.key, error)
-            await self._settle(delivery)
-            return
-        await self._dead(delivery, "rejected", message=why, attempts=len(rejecters))
+        dead = self._dead(envelope, "rejected", message=why, attempts=len(rejecters))
+        dead.counts = ("rejected", "dead")
+        return dead
 
-    async def _dead(
+    def _dead(
         self,
-        delivery: Delivery,
+        envelope: Envelope,
         reason: DeadReason,
         *,
         error: BaseException | None = None,
         message: str | None = None,
         attempts: int | None = None,
         headers: dict[str, Any] | None = None,
-    ) -> None:
-        envelope = delivery.envelope
+    ) -> Outcome:
         dead = build_dead_letter(
             envelope,
             dead_letter_queue=self.dead_letter_queue,
@@ -351,12 +471,102 @@ class Dispatcher:
             message=message,
             extra_headers=headers,
         )
-        await self.client.transport.publish(dead)
+        copies = [Copy(self._copy(dead), "dead letter", self.dead_letter_spec)]
         if envelope.reply_to and reason in ("undecodable", "too-large"):
-            await self._reply(
-                build_error_reply(
-                    envelope, type=f"vincent.{reason}", message=message or reason, traceback=""
-                )
+            reply = build_error_reply(
+                envelope, type=f"vincent.{reason}", message=message or reason, traceback=""
             )
-        self._count(delivery, "dead")
+            copies.append(Copy(reply, "error reply"))
+        why = f": {cut_text(message, _LOG_TEXT)}" if message and error is None else ""
+        return Outcome(
+            ("dead",),
+            copies,
+            note=f"dead-lettered to {self.dead_letter_queue} ({reason}{why})",
+            level=logging.WARNING if error is None else logging.ERROR,
+        )
+
+    # -- step 2: carrying it out -----------------------------------------------------
+
+    async def _conclude(self, delivery: Delivery, outcome: Outcome) -> None:
+        """Publish the outcome's copies, then settle the original: the only place that
+        does. Never raises (but ``CancelledError``)."""
+        envelope = delivery.envelope
+        try:
+            for copy in outcome.copies:
+                await self._place(copy)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            await self._defer(delivery, outcome, exc)
+            return
+        if outcome.requeue:
+            # Nothing could be decided or built: back to the queue, after a wait so that
+            # the same failure does not spin.
+            await asyncio.sleep(_backoff(outcome.failures + 1))
+            await self._settle(delivery, requeue=True)
+        else:
+            await self._settle(delivery)
+        for count in outcome.counts:
+            self._count(delivery, count)
+        if outcome.note:
+            log.log(outcome.level, "%s %s", self._who(envelope), outcome.note)
+
+    async def _place(self, copy: Copy) -> None:
+        """Publish one copy, confirmed; routed too when it is addressed to a queue."""
+        transport = self.client.transport
+        # Replies go to direct reply-to, never mandatory: RabbitMQ 3.10 both delivers
+        # and returns a mandatory publish to a reply-to address.
+        mandatory = copy.what not in ("reply", "error reply")
+        if copy.queue is not None and copy.what == "retry" and not self._retry_queue_ready:
+            await transport.declare_queue(copy.queue)
+            self._retry_queue_ready = True
+        try:
+            await transport.publish(copy.envelope, mandatory=mandatory, timeout=COPY_TIMEOUT)
+        except NoRoute:
+            if copy.queue is None:
+                raise
+            # Someone deleted the queue (an operator, a policy): declare it again.
+            log.warning("%s queue %r was missing: declared it again", copy.what, copy.queue.name)
+            await transport.declare_queue(copy.queue)
+            await transport.publish(copy.envelope, mandatory=True, timeout=COPY_TIMEOUT)
+
+    async def _defer(self, delivery: Delivery, outcome: Outcome, exc: Exception) -> None:
+        """A copy could not be placed: park the original at the end of its queue with
+        its outcome remembered, or, if that fails too, requeue it after a wait."""
+        envelope = delivery.envelope
+        outcome.failures += 1
+        wait = _backoff(outcome.failures)
+        what = outcome.copies[0].what if outcome.copies else "copy"
+        log.warning(
+            "%s: could not publish its %s (%s); trying again in %gs, meanwhile the listener"
+            " goes on",
+            self._who(envelope),
+            what,
+            _describe(exc),
+            wait,
+        )
+        token = new_id()
+        outcome.not_before = time.monotonic() + wait
+        self._parked[token] = outcome
+        while len(self._parked) > _PARKED_LIMIT:
+            self._parked.popitem(last=False)
+        try:
+            parked = self._copy(build_parked(envelope, self.queue, token))
+            await self.client.transport.publish(parked, mandatory=True, timeout=COPY_TIMEOUT)
+        except asyncio.CancelledError:
+            self._parked.pop(token, None)
+            raise
+        except Exception as again:
+            self._parked.pop(token, None)
+            log.warning(
+                "%s: could not park it either (%s); back to its queue in %gs",
+                self._who(envelope),
+                _describe(again),
+                wait,
+            )
+            # Holding the message this long is what keeps the failure from spinning; a
+            # lost channel makes this reject a no-op and the broker redelivers anyway.
+            await asyncio.sleep(wait)
+            await self._settle(delivery, requeue=True)
+            return
         await self._settle(delivery)

@@ -90,6 +90,7 @@ class Worker:
                 consumer_id=self.consumer_id,
                 stats=stats,
                 on_settled=self._after_message,
+                dead_letter_spec=dead_letters,
             )
             running = _Running(
                 listener, queue, dispatcher, listener.concurrency or self.concurrency, stats=stats

@@ -100,6 +100,9 @@ class Transport(abc.ABC):
     masked_url: str
     #: replies nobody waited for (late, after their call timed out, or stray): dropped
     unclaimed_replies: int = 0
+    #: the largest frame the broker takes (negotiated; RabbitMQ's default until then): a
+    #: content header frame, properties and headers included, must fit in it
+    frame_max: int = 131072
 
     @abc.abstractmethod
     async def connect(self) -> None:

@@ -14,6 +14,7 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from vincent_core.errors import EncodeError
+from vincent_core.wire.fieldtable import encode_table
 
 if TYPE_CHECKING:
     from vincent_core.wire.envelope import Envelope
@@ -180,18 +181,15 @@ def _properties(envelope: Envelope, message_id: str | None) -> tuple[int, bytes]
 
 
 def field_table(headers: dict[str, Any]) -> bytes:
-    """``headers`` as an AMQP field table (the same bytes as aiormq would send).
+    """``headers`` as an AMQP field table (:mod:`vincent_core.wire.fieldtable`: every
+    value a received table decodes to goes out as the same value; floats as doubles).
 
-    Raises ``EncodeError`` for what AMQP cannot carry: tuples, bytes, other objects,
-    non-str keys, integers beyond 64 bits, floats beyond 32-bit range.
+    Raises ``EncodeError`` for what AMQP cannot carry: tuples, other objects, non-str
+    keys, integers beyond 64 bits.
     """
-    # pamqp only for the nested field table; imported here so that `vincent cast`, which
-    # sends none, never loads it.
-    from pamqp.encode import field_table as encode
-
     try:
-        return encode(headers)
-    except (TypeError, AttributeError, OverflowError, ValueError, struct.error) as exc:
+        return encode_table(headers)
+    except (TypeError, ValueError, OverflowError, struct.error) as exc:
         raise EncodeError(f"headers cannot travel in an AMQP field table: {exc}") from None
 
 

@@ -6,10 +6,16 @@ Pure decisions and envelope builders; the dispatcher publishes what these return
 from __future__ import annotations
 
 import datetime as dt
-import traceback as traceback_module
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from vincent_core.wire.copies import (
+    ORIGINAL_USER_HEADER,
+    cut_text,
+    error_text,
+    error_traceback,
+    without_user_id,
+)
 from vincent_core.wire.deadlines import expiration_ms
 from vincent_core.wire.envelope import PERSISTENT, Envelope
 from vincent_core.wire.replies import error_type_name
@@ -20,22 +26,27 @@ __all__ = [
     "DEAD_HEADERS",
     "DEFAULT_MAX_REJECTS",
     "DEFAULT_RETRY_DELAYS",
+    "PARKED_HEADER",
     "REJECTED_BY_HEADER",
     "DeadReason",
     "attempts_of",
     "build_dead_letter",
     "build_handoff",
+    "build_parked",
     "build_retry",
     "next_retry_delay",
+    "parked_token",
     "reject_is_final",
     "rejected_by",
     "restore_dead_letter",
     "restore_route",
+    "routed_back",
 ]
 
 DeadReason = Literal["error", "undecodable", "rejected", "too-large", "invalid"]
 
 ATTEMPTS_HEADER = "x-vincent-attempts"
+PARKED_HEADER = "x-vincent-parked"
 REJECTED_BY_HEADER = "x-vincent-rejected-by"
 DEFAULT_RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0)
 DEFAULT_MAX_REJECTS = 5
@@ -50,6 +61,7 @@ DEAD_HEADERS = (
     "x-vincent-attempts",
     "x-vincent-dead-at",
     "x-vincent-reason",
+    ORIGINAL_USER_HEADER,
 )
 # Headers RabbitMQ adds when a message passes through a dead-letter exchange (our retry
 # queue); a replayed dead letter should start clean.
@@ -106,25 +118,54 @@ def _remember_route(envelope: Envelope, headers: dict[str, Any]) -> None:
     headers.setdefault(ORIGINAL_KEY, envelope.routing_key)
 
 
-def restore_route(envelope: Envelope) -> Envelope:
-    """The envelope with the exchange and key it was first published with (a retried or
-    handed-off copy arrives through the default exchange)."""
-    if ORIGINAL_KEY not in envelope.headers:
+def routed_back(envelope: Envelope, queue: str) -> bool:
+    """Whether ``envelope`` came the way vincent's own copies return to ``queue``: from
+    the default exchange, addressed to that queue by name."""
+    return envelope.exchange == "" and envelope.routing_key == queue
+
+
+def restore_route(envelope: Envelope, queue: str) -> Envelope:
+    """The envelope with the exchange and key it was first published with.
+
+    A retried or handed-off copy arrives through the default exchange addressed to
+    ``queue``, carrying its original route in ``x-vincent-original-*``. Those headers
+    are believed only on such a message: on any other one, anybody could have set them
+    (to make a handler see another key, or a dead-letter replay go elsewhere), so they
+    are dropped and the message keeps the route it arrived with.
+    """
+    headers = envelope.headers
+    if ORIGINAL_KEY not in headers and ORIGINAL_EXCHANGE not in headers:
         return envelope
-    headers = dict(envelope.headers)
+    headers = dict(headers)
     exchange = headers.pop(ORIGINAL_EXCHANGE, envelope.exchange)
-    key = headers.pop(ORIGINAL_KEY)
+    key = headers.pop(ORIGINAL_KEY, envelope.routing_key)
+    if not routed_back(envelope, queue):
+        return envelope.with_changes(headers=headers)
     return envelope.with_changes(
-        exchange=exchange.decode() if isinstance(exchange, bytes) else str(exchange),
-        routing_key=key.decode() if isinstance(key, bytes) else str(key),
+        exchange=_text(exchange),
+        routing_key=_text(key),
         headers=headers,
     )
+
+
+def _text(value: Any) -> str:
+    return (
+        bytes(value).decode(errors="replace")
+        if isinstance(value, bytes | bytearray)
+        else str(value)
+    )
+
+
+def _copy_headers(envelope: Envelope) -> dict[str, Any]:
+    headers = {k: v for k, v in envelope.headers.items() if k not in _BROKER_HEADERS}
+    without_user_id(envelope, headers)
+    return headers
 
 
 def build_retry(envelope: Envelope, queue: str, delay: float, attempts: int) -> Envelope:
     """A copy bound for the queue's retry companion, where it waits ``delay`` seconds and
     then dead-letters back onto ``queue``."""
-    headers = {k: v for k, v in envelope.headers.items() if k not in _BROKER_HEADERS}
+    headers = _copy_headers(envelope)
     headers[ATTEMPTS_HEADER] = attempts
     _remember_route(envelope, headers)
     return envelope.with_changes(
@@ -133,6 +174,7 @@ def build_retry(envelope: Envelope, queue: str, delay: float, attempts: int) -> 
         headers=headers,
         expiration=expiration_ms(delay),
         delivery_mode=PERSISTENT,
+        user_id=None,
     )
 
 
@@ -149,18 +191,23 @@ def build_dead_letter(
     extra_headers: Mapping[str, Any] | None = None,
 ) -> Envelope:
     """The copy that goes to the dead-letter queue, saying where it came from and why
-    (``extra_headers`` add to, or override, the ``x-vincent-*`` ones)."""
-    headers = {k: v for k, v in envelope.headers.items() if k not in _BROKER_HEADERS}
+    (``extra_headers`` add to, or override, the ``x-vincent-*`` ones).
+
+    The error's message and traceback are cut to ``MAX_ERROR_TEXT`` bytes each.
+    """
+    headers = _copy_headers(envelope)
     when = now or dt.datetime.now(dt.UTC)
+    if message is None:
+        message = error_text(error) if error is not None else ""
     headers.update(
         {
             ORIGINAL_EXCHANGE: envelope.exchange,
             ORIGINAL_KEY: envelope.routing_key,
             "x-vincent-queue": queue,
             "x-vincent-error-type": error_type_name(error) if error is not None else reason,
-            "x-vincent-error-message": message if message is not None else str(error or ""),
+            "x-vincent-error-message": cut_text(message),
             "x-vincent-error-traceback": (
-                "".join(traceback_module.format_exception(error)) if error is not None else ""
+                cut_text(error_traceback(error)) if error is not None else ""
             ),
             ATTEMPTS_HEADER: attempts,
             "x-vincent-dead-at": when.isoformat(),
@@ -176,6 +223,7 @@ def build_dead_letter(
         headers=headers,
         expiration=None,
         delivery_mode=PERSISTENT,
+        user_id=None,
     )
 
 
@@ -201,7 +249,9 @@ def restore_dead_letter(dead: Envelope) -> Envelope:
     headers = {
         k: v
         for k, v in dead.headers.items()
-        if k not in DEAD_HEADERS and k not in _BROKER_HEADERS and k != REJECTED_BY_HEADER
+        if k not in DEAD_HEADERS
+        and k not in _BROKER_HEADERS
+        and k not in (REJECTED_BY_HEADER, PARKED_HEADER)
     }
     if ORIGINAL_KEY in dead.headers:
         exchange = dead.headers.get(ORIGINAL_EXCHANGE, "")
@@ -232,7 +282,29 @@ def reject_is_final(
 
 def build_handoff(envelope: Envelope, queue: str, rejecters: Sequence[str]) -> Envelope:
     """A copy put back on ``queue`` (via the default exchange) for another consumer."""
-    headers = dict(envelope.headers)
+    headers = _copy_headers(envelope)
     headers[REJECTED_BY_HEADER] = list(rejecters)
     _remember_route(envelope, headers)
-    return envelope.with_changes(exchange="", routing_key=queue, headers=headers)
+    return envelope.with_changes(exchange="", routing_key=queue, headers=headers, user_id=None)
+
+
+def build_parked(envelope: Envelope, queue: str, token: str) -> Envelope:
+    """A copy put back at the end of ``queue`` while its outcome's own copy cannot be
+    placed (a capped or missing helper queue): ``token`` finds that outcome again."""
+    headers = _copy_headers(envelope)
+    headers[PARKED_HEADER] = token
+    _remember_route(envelope, headers)
+    return envelope.with_changes(exchange="", routing_key=queue, headers=headers, user_id=None)
+
+
+def parked_token(envelope: Envelope, queue: str) -> tuple[str | None, Envelope]:
+    """The token of a parked copy routed back to ``queue``, and the envelope without
+    it (a token on any other message is dropped, never believed)."""
+    if PARKED_HEADER not in envelope.headers:
+        return None, envelope
+    headers = dict(envelope.headers)
+    token = headers.pop(PARKED_HEADER)
+    stripped = envelope.with_changes(headers=headers)
+    if not routed_back(envelope, queue) or not isinstance(token, str):
+        return None, stripped
+    return token, stripped

@@ -81,8 +81,20 @@ def queue_name(
 
 
 def retry_queue_name(queue: str) -> str:
-    """The companion queue where a failed cast waits out its retry delay."""
-    return f"{queue}.retry"
+    """The companion queue where a failed cast waits out its retry delay.
+
+    ``<queue>.retry``; when that would pass AMQP's 255 bytes, the queue name's head,
+    a digest of the whole name (so two long names never share one), and ``.retry``.
+    """
+    name = f"{queue}.retry"
+    if len(name.encode()) <= _MAX_NAME:
+        return name
+    import hashlib
+
+    digest = hashlib.sha256(queue.encode()).hexdigest()[:16]
+    tail = f".{digest}.retry"
+    head = queue.encode()[: _MAX_NAME - len(tail)].decode("utf-8", "ignore")
+    return head + tail
 
 
 def topic_matches(pattern: str, key: str) -> bool:

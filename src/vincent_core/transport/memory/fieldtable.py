@@ -1,10 +1,10 @@
 """Headers as the wire carries them: through AMQP's field-table codec (pamqp's, the one
 the AMQP transport uses), so that memory:// hands a consumer what RabbitMQ would.
 
-What changes on the way: floats become 32-bit (``0.1`` comes back
-``0.10000000149011612``), datetimes lose their microseconds and come back in UTC,
-tuples, bytes and integers beyond 64 bits cannot travel at all (``EncodeError``, as
-the AMQP transport raises when publishing them).
+What changes on the way: a ``bytes`` value that is valid UTF-8 comes back ``str`` (it
+travels as a long string), datetimes lose their microseconds and come back in UTC;
+tuples, other objects and integers beyond 64 bits cannot travel at all (``EncodeError``,
+as the AMQP transport raises when publishing them). Floats stay 64-bit doubles.
 """
 
 from __future__ import annotations
