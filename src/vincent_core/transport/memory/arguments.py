@@ -16,6 +16,7 @@ from vincent_core.transport.base import QueueSpec
 __all__ = ["QueueArguments", "inequivalence", "parse_expiration", "parse_queue"]
 
 QUEUE_TYPES = ("classic", "quorum")
+OVERFLOWS = ("drop-head", "reject-publish")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,9 @@ class QueueArguments:
     queue_type: str = "classic"
     #: ``x-delivery-limit`` (quorum queues only; ignored by classic ones, as RabbitMQ does)
     delivery_limit: int | None = None
+    #: ``x-overflow``: what a full queue does with a new message (``drop-head`` drops
+    #: its oldest, ``reject-publish`` refuses the new one: the publisher gets a nack)
+    overflow: str = "drop-head"
 
 
 def _invalid(name: str, queue: str, value: Any, why: str) -> ConfigurationError:
@@ -84,6 +88,11 @@ def parse_queue(spec: QueueSpec) -> QueueArguments:
             "neither exclusive nor auto-delete"
         )
     limit = _non_negative(args, "x-delivery-limit", name)
+    overflow = _text(args, "x-overflow", name) or "drop-head"
+    if overflow not in OVERFLOWS:
+        raise _invalid(
+            "x-overflow", name, overflow, f"the memory broker models {' and '.join(OVERFLOWS)}"
+        )
     return QueueArguments(
         message_ttl=ttl / 1000 if ttl is not None else None,
         dead_letter_exchange=exchange,
@@ -91,6 +100,7 @@ def parse_queue(spec: QueueSpec) -> QueueArguments:
         max_length=_non_negative(args, "x-max-length", name),
         queue_type=queue_type,
         delivery_limit=limit if queue_type == "quorum" else None,
+        overflow=overflow,
     )
 
 

@@ -15,7 +15,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 
-from vincent_core.errors import ConfigurationError, NoRoute
+from vincent_core.errors import ConfigurationError, NoRoute, PublishFailed
 from vincent_core.transport.base import DIRECT_REPLY_TO, QueueInfo, QueueSpec
 from vincent_core.transport.memory.activity import Activity, Watcher, Watchers
 from vincent_core.transport.memory.arguments import parse_expiration
@@ -199,7 +199,9 @@ class MemoryBroker:
         Raises ``ConfigurationError`` for what RabbitMQ refuses by closing the channel
         (no such exchange, a bad ``expiration``, direct reply-to without its consumer), as
         the AMQP transport translates it; ``NoRoute`` (``mandatory`` and no queue
-        matched); ``TypeError`` (headers that AMQP cannot carry, as the AMQP client does).
+        matched); ``PublishFailed`` (a full queue with ``x-overflow: reject-publish``
+        refused it: RabbitMQ's nack; the other queues still get their copy);
+        ``EncodeError`` (headers that AMQP cannot carry).
         """
         exchange, key = envelope.exchange, envelope.routing_key
         # Encode outside the lock: what consumers see is what the wire would deliver.
@@ -237,8 +239,14 @@ class MemoryBroker:
             self._published(exchange, message, bool(queues), tuple(q.spec.name for q in queues))
             if not queues and mandatory:
                 raise NoRoute(key, exchange=exchange)
+            refused = [queue.name for queue in queues if queue.refuses_more()]
             for queue in queues:
-                self._flow.enqueue(queue, copy_envelope(message))
+                if queue.name not in refused:
+                    self._flow.enqueue(queue, copy_envelope(message))
+            if refused:
+                raise PublishFailed(
+                    f"the broker refused the message to {key!r}: {', '.join(refused)} is full"
+                )
 
     def _published(
         self, exchange: str, message: Envelope, routed: bool, queues: tuple[str, ...] = ()

@@ -86,6 +86,15 @@ class MemoryQueue:
             expired.append(self.ready.popleft())
         return expired
 
+    def refuses_more(self) -> bool:
+        """Full, and set to refuse new messages (``x-overflow: reject-publish``)."""
+        limit = self.arguments.max_length
+        return (
+            self.arguments.overflow == "reject-publish"
+            and limit is not None
+            and len(self.ready) >= limit
+        )
+
     def take_overflow(self) -> list[StoredMessage]:
         """Remove messages from the head beyond ``x-max-length`` (RabbitMQ's drop-head)."""
         limit = self.arguments.max_length
