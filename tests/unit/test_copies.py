@@ -39,11 +39,10 @@ def test_cut_text_keeps_short_text_and_marks_long_text() -> None:
 
 
 def test_error_text_and_traceback_never_raise() -> None:
-    try:
+    with pytest.raises(Unprintable) as caught:
         raise Unprintable()
-    except Unprintable as exc:
-        assert error_text(exc) == "<Unprintable: str() failed with RuntimeError>"
-        assert "Unprintable" in error_traceback(exc)
+    assert error_text(caught.value) == "<Unprintable: str() failed with RuntimeError>"
+    assert "Unprintable" in error_traceback(caught.value)
 
 
 def test_a_dead_letter_of_a_huge_error_fits_the_frame() -> None:
