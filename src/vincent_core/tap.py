@@ -36,8 +36,10 @@ class Tap:
 
     With patterns, the tap owns an exclusive, auto-delete queue bound to the exchange:
     it sees a copy of every matching message and workers still get theirs. With
-    ``queue=``, it consumes that queue and acks each message once the next one is asked
-    for (or the tap closes), so a message being looked at is never lost.
+    ``queue=``, it consumes that queue and acks each message once :meth:`ack` is called
+    or the next one is asked for (or the tap closes normally). Leaving the ``async with``
+    block with an exception puts the message handed out last back in its queue: a
+    message that could not be dealt with is never lost.
     """
 
     def __init__(
@@ -83,10 +85,14 @@ class Tap:
     async def _receive(self, delivery: Delivery) -> None:
         await self._inbox.put(delivery)
 
-    async def stop(self) -> None:
-        """Stop consuming; the last message handed out is acked, the rest go back."""
-        # Ack the message handed out last before cancelling: cancelling may close the
+    async def stop(self, *, requeue_last: bool = False) -> None:
+        """Stop consuming; the last message handed out is acked (put back in its queue
+        with ``requeue_last``), the ones not handed out go back."""
+        # Settle the message handed out last before cancelling: cancelling may close the
         # consumer's channel, after which an ack is impossible.
+        if requeue_last and self._unsettled is not None:
+            delivery, self._unsettled = self._unsettled, None
+            await delivery.reject(requeue=True)
         await self._settle()
         if self._subscription is not None:
             await self._subscription.cancel()
@@ -101,6 +107,11 @@ class Tap:
         if self._unsettled is not None:
             delivery, self._unsettled = self._unsettled, None
             await delivery.ack()
+
+    async def ack(self) -> None:
+        """Done with the message handed out last: with ``queue=``, ack it now (a tap's
+        own copies are acked as they are handed out)."""
+        await self._settle()
 
     async def next(self, timeout: float | None = None) -> Envelope | None:
         """The next envelope, or ``None`` when ``timeout`` seconds pass without one."""
@@ -134,4 +145,4 @@ class Tap:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.stop()
+        await self.stop(requeue_last=exc is not None)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vincent_cli.exit_codes import OK, TIMEOUT, CommandError
+from vincent_cli.exit_codes import OK, REMOTE_ERROR, TIMEOUT, CommandError
 from vincent_cli.output.emit import Output
 from vincent_cli.runtime import SignalStop
 
@@ -137,27 +137,40 @@ async def follow(
     options: TapOptions,
     output: Output,
     write: Callable[[Envelope, dt.datetime], None],
+    *,
+    sink: int | None = None,
+    where: str = "stdout",
 ) -> int:
     """Receive until ``--count``, a timeout or a signal; ``write`` each message as it comes.
+
+    With ``--queue`` a message is acked only once it was written (and, when ``sink`` is
+    the file descriptor of a pipe, once the reader took it from the pipe): a message
+    that could not be written goes back to its queue, and the command ends with one
+    line and exit 1 (``where`` names what could not be written to).
 
     Returns the exit code: 0, 3 (a timeout with nothing received), or 130/0 after
     SIGINT/SIGTERM. Everything received before the stop has been written.
     """
     options.check()
     stop = SignalStop()
+    done = [0]  # messages written (and acked, with --queue), also when a write fails
     with stop.installed():
-        async with client:
-            prefetch = QUEUE_PREFETCH if options.queue else TAP_PREFETCH
-            if options.queue:
-                output.warning(
-                    f"consuming queue {options.queue!r} takes its messages from the workers "
-                    "(each is acked once written)"
-                )
-            async with client.listen(
-                *options.patterns, queue=options.queue, prefetch=prefetch
-            ) as tap:
-                output.info(f"listening on {options.describe(client.exchange)}")
-                received = await _loop(tap, options, stop, write)
+        try:
+            async with client:
+                prefetch = QUEUE_PREFETCH if options.queue else TAP_PREFETCH
+                if options.queue:
+                    output.warning(
+                        f"consuming queue {options.queue!r} takes its messages from the "
+                        "workers (each is acked once written)"
+                    )
+                async with client.listen(
+                    *options.patterns, queue=options.queue, prefetch=prefetch
+                ) as tap:
+                    output.info(f"listening on {options.describe(client.exchange)}")
+                    await _loop(tap, options, stop, write, sink, done)
+        except OSError as exc:
+            raise _write_failed(exc, options.queue, where, done[0]) from None
+    received = done[0]
     if stop.exit_code is not None:
         return stop.exit_code
     if options.count is not None and received >= options.count:
@@ -175,19 +188,85 @@ async def follow(
     return OK if received else TIMEOUT
 
 
+def _write_failed(exc: OSError, queue: str | None, where: str, written: int) -> BaseException:
+    """What a failed write ends the command with (the message is back in ``queue``)."""
+    broken = isinstance(exc, BrokenPipeError)
+    if broken:
+        _silence_stdout()
+        if queue is None:
+            return exc  # a tap's own copy: `listen | head -1` simply ends
+    reason = "the reader closed it" if broken else (exc.strerror or str(exc))
+    back = f"; the message not written went back to {queue!r}" if queue else ""
+    plural = "s" if written != 1 else ""
+    return CommandError(
+        f"cannot write to {where}: {reason} ({written} message{plural} written{back})",
+        code=REMOTE_ERROR,
+    )
+
+
+def _silence_stdout() -> None:
+    # The reader went away: keep the interpreter from complaining when it flushes
+    # stdout at exit.
+    import os
+    import sys
+
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+async def read_by_reader(fd: int) -> None:
+    """Wait until the reader of the pipe ``fd`` took everything written to it.
+
+    A pipe accepts what is written whether or not its reader will ever read it (``|
+    head -n 1`` exits after one line): a message is delivered only once it left the
+    pipe. Raises ``BrokenPipeError`` when the reader closed its end. Not a pipe (or no
+    FIONREAD): returns at once.
+    """
+    import asyncio
+    import errno
+    import fcntl
+    import os
+    import select
+    import stat
+    import struct
+    import termios
+
+    try:
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return
+    except OSError:
+        return
+    poller = select.poll()
+    poller.register(fd, 0)  # POLLERR (no reader left) is reported whatever is asked
+    delay = 0.0005
+    while True:
+        try:
+            pending = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+        except OSError:
+            return
+        if pending == 0:
+            return
+        if any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0)):
+            raise BrokenPipeError(errno.EPIPE, "the reader closed the pipe")
+        await asyncio.sleep(delay)
+        delay = min(0.05, delay * 2)
+
+
 async def _loop(
     tap: Tap,
     options: TapOptions,
     stop: SignalStop,
     write: Callable[[Envelope, dt.datetime], None],
-) -> int:
+    sink: int | None,
+    done: list[int],
+) -> None:
     import asyncio
 
     loop = asyncio.get_running_loop()
     end = loop.time() + options.timeout if options.timeout is not None else None
     last = loop.time()
-    received = 0
-    while not stop.event.is_set() and (options.count is None or received < options.count):
+    while not stop.event.is_set() and (options.count is None or done[0] < options.count):
         now = loop.time()
         waits = [t - now for t in (end,) if t is not None]
         if options.idle_timeout is not None:
@@ -199,6 +278,9 @@ async def _loop(
         if envelope is None:
             continue
         last = loop.time()
-        received += 1
         write(envelope, dt.datetime.now(dt.UTC))
-    return received
+        if options.queue is not None:
+            if sink is not None:
+                await read_by_reader(sink)
+            await tap.ack()  # written: only now may the broker forget it
+        done[0] += 1

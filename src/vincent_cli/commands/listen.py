@@ -67,10 +67,24 @@ def listen(
       vincent listen 'file.*' 'audit.#'
       vincent listen file.encrypted --count 1 --timeout 20 | jq .body
       vincent listen --queue file.get --count 5
+
+    With --queue NAME it consumes that queue instead, taking its messages from the
+    workers: each is acked only once written (in a pipe: once the reader took it), so
+    `vincent listen --queue Q | head -n 1` takes exactly one. A closed pipe or a full
+    disk ends it with exit 1; the message not written stays in the queue.
     """
     runtime = get_runtime(ctx)
     output = runtime.output
     options = TapOptions(tuple(patterns or ()), queue, count, timeout, idle_timeout)
     options.check()
-    code = run_async(follow(runtime.client(), options, output, writer_for(output)))
+    code = run_async(
+        follow(runtime.client(), options, output, writer_for(output), sink=_fileno(output))
+    )
     raise typer.Exit(code)
+
+
+def _fileno(output: Output) -> int | None:
+    try:
+        return output.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, BinaryIO
@@ -33,6 +34,13 @@ def _open(path: Path, append: bool) -> BinaryIO:
         raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+def _fileno(sink: BinaryIO) -> int | None:
+    try:
+        return sink.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
 def record(
     ctx: typer.Context,
     output_file: Annotated[
@@ -55,7 +63,9 @@ def record(
     """Save the messages matching PATTERNs to FILE, one record (JSON line) each.
 
     Like `vincent listen`, it taps a copy and steals nothing. Each line is flushed as it
-    is written; Ctrl-C (exit 130) or SIGTERM (exit 0) stop cleanly. `vincent replay FILE`
+    is written; Ctrl-C (exit 130) or SIGTERM (exit 0) stop cleanly. With --queue NAME a
+    message is acked only once written; a full disk ends it with exit 1 and the message
+    back in its queue. `vincent replay FILE`
     sends the messages again.
 
     \b
@@ -79,11 +89,15 @@ def record(
         sink.flush()
         written += 1
 
+    where = "stdout" if to_stdout else str(output_file)
     try:
-        code = run_async(follow(runtime.client(), options, output, write))
+        code = run_async(
+            follow(runtime.client(), options, output, write, sink=_fileno(sink), where=where)
+        )
     finally:
         if not to_stdout:
-            sink.close()
-    where = "stdout" if to_stdout else str(output_file)
+            # What a failed flush left in the buffer must not fail the close as well.
+            with contextlib.suppress(OSError):
+                sink.close()
     output.info(f"recorded {written} message{'s' if written != 1 else ''} to {where}")
     raise typer.Exit(code)
