@@ -45,7 +45,10 @@ def test_listen_queue_into_head_takes_exactly_one(
 ) -> None:
     queue = ns("head")
     asyncio.run(_fill(broker_url, queue, 5))
-    script = f'"{VINCENT}" listen --queue {queue} --timeout 30 | head -n 1; echo "${{PIPESTATUS[0]}}" >&2'
+    script = (
+        f'"{VINCENT}" listen --queue {queue} --timeout 30 | head -n 1; '
+        'echo "${PIPESTATUS[0]}" >&2'
+    )
     done = subprocess.run(
         ["bash", "-c", script], capture_output=True, env=cli.env, timeout=60, check=False
     )
