@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, BinaryIO
+from typing import IO, TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 
@@ -34,7 +34,7 @@ def _open(path: Path, append: bool) -> BinaryIO:
         raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def _fileno(sink: BinaryIO) -> int | None:
+def _fileno(sink: IO[bytes]) -> int | None:
     try:
         return sink.fileno()
     except (AttributeError, OSError, ValueError):
