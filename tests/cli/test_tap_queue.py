@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import threading
 from collections.abc import Callable
 
 from tests.cli.helpers import VINCENT, Cli
@@ -58,3 +59,35 @@ def test_listen_queue_into_head_takes_exactly_one(
     assert stderr.strip().splitlines()[-1] == "1", stderr
     assert "Traceback" not in stderr
     assert asyncio.run(_state(broker_url, queue)) == (4, 0)
+
+
+def test_dead_list_holds_a_bounded_batch_and_keeps_the_order(
+    cli: Cli, broker_url: str, rabbit_node, ns: Callable[..., str]
+) -> None:
+    """Observation 8: without --count, `dead list` held every dead letter unacked."""
+    queue, total = ns("dead"), 1500
+    asyncio.run(_fill(broker_url, queue, total))
+    peaks: list[int] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            out = rabbit_node.rabbitmqctl("list_queues", "-q", "name", "messages_unacknowledged")
+            for line in out.splitlines():
+                name, _, unacked = line.partition("\t")
+                if name.strip() == queue:
+                    peaks.append(int(unacked))
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        result = cli.run("dead", "list", "--queue", queue, timeout=120)
+    finally:
+        stop.set()
+        watcher.join(30)
+    assert result.code == 0, result.stderr
+    assert [line["body"]["n"] for line in result.lines] == list(range(total))
+    assert max(peaks, default=0) <= 100, max(peaks)
+    assert asyncio.run(_state(broker_url, queue)) == (total, 0)
+    again = cli.run("dead", "list", "--queue", queue, timeout=120)
+    assert [line["body"]["n"] for line in again.lines] == list(range(total))  # same order

@@ -125,42 +125,87 @@ def list_(ctx: typer.Context, queue: QueueName = None, count: Count = None) -> N
     run_async(_list(runtime.client(), _queue(ctx, queue), count, runtime.output))
 
 
-async def _list(client: Client, queue: str, count: int | None, output: Output) -> None:
-    from vincent_cli.records import to_record
-    from vincent_core.wire.failures import restore_dead_letter
+#: dead letters held unacked at once while listing
+LIST_BATCH = 100
 
+
+async def _list(client: Client, queue: str, count: int | None, output: Output) -> None:
+    """Show the dead letters, holding at most :data:`LIST_BATCH` of them unacked.
+
+    A queue can only be read past a message by holding that message: up to one batch,
+    the letters are held and put back in place. Beyond it, each letter shown is put
+    back at the end of the queue (a confirmed copy, then the ack of the original), so
+    once every letter present at the start was shown, the queue is in its old order
+    again (with letters that arrived meanwhile among them).
+    """
     async with client:
         info_before = await client.queue_info(queue)
         if info_before is None:
             raise CommandError(f"no queue named {queue!r} on {client.masked_url}")
-        deliveries = await _take_all(client, queue, count)
-        try:
-            rows = []
-            for delivery in deliveries:
-                info = dead_summary(delivery.envelope.headers)
-                if output.pretty:
-                    error = f"{info['error_type']}: {info['error_message']}".strip(": ")
-                    rows.append(
-                        (
-                            info["original_key"],
-                            info["reason"],
-                            error,
-                            info["attempts"],
-                            _short_time(info["dead_at"]),
-                        )
-                    )
+        total = info_before.messages if count is None else min(count, info_before.messages)
+        rotate = total > LIST_BATCH
+        rows: list[tuple[Any, ...]] = []
+        shown = 0
+        while shown < total:
+            batch = await _take_all(client, queue, min(LIST_BATCH, total - shown))
+            if not batch:
+                break
+            try:
+                for delivery in batch:
+                    _show(delivery, output, rows)
+            finally:
+                if rotate:
+                    await _to_the_end(client, queue, batch)
                 else:
-                    record = to_record(restore_dead_letter(delivery.envelope), _dead_at(info))
-                    output.line({**record, "dead": info})
-            if output.pretty:
-                output.rows(
-                    ("key", "reason", "error", "attempts", "dead at"),
-                    rows,
-                    title=f"{queue}: {len(rows)} of {max(info_before.messages, len(rows))}",
-                )
-        finally:
-            # Back where they were, in order: listing removes nothing.
-            await _give_back(deliveries)
+                    # Back where they were, in order: listing removes nothing.
+                    await _give_back(batch)
+            shown += len(batch)
+        if output.pretty:
+            output.rows(
+                ("key", "reason", "error", "attempts", "dead at"),
+                rows,
+                title=f"{queue}: {len(rows)} of {max(info_before.messages, len(rows))}",
+            )
+
+
+def _show(delivery: Delivery, output: Output, rows: list[tuple[Any, ...]]) -> None:
+    from vincent_cli.records import to_record
+    from vincent_core.wire.failures import restore_dead_letter
+
+    info = dead_summary(delivery.envelope.headers)
+    if output.pretty:
+        error = f"{info['error_type']}: {info['error_message']}".strip(": ")
+        rows.append(
+            (
+                info["original_key"],
+                info["reason"],
+                error,
+                info["attempts"],
+                _short_time(info["dead_at"]),
+            )
+        )
+    else:
+        record = to_record(restore_dead_letter(delivery.envelope), _dead_at(info))
+        output.line({**record, "dead": info})
+
+
+async def _to_the_end(client: Client, queue: str, batch: list[Delivery]) -> None:
+    """Move each letter of ``batch`` to the end of ``queue``: its copy confirmed there
+    first, then the original acked (a crash in between duplicates, never loses). What
+    cannot be copied is put back in place, and the listing stops with the error."""
+    from vincent_core.wire.copies import without_user_id
+
+    for index, delivery in enumerate(batch):
+        envelope = delivery.envelope
+        headers = dict(envelope.headers)
+        without_user_id(envelope, headers)  # the broker checks user_id against ours
+        copy = envelope.with_changes(exchange="", routing_key=queue, headers=headers, user_id=None)
+        try:
+            await client.publish(copy, mandatory=True)
+        except BaseException:
+            await _give_back(batch[index:])
+            raise
+        await delivery.ack()
 
 
 def _short_time(text: str) -> str:
