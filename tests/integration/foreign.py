@@ -16,7 +16,7 @@ from typing import Any
 import pika
 import pika.data
 
-__all__ = ["RawLongString", "foreign_publish"]
+__all__ = ["RawLongString", "foreign_publish", "foreign_publish_many"]
 
 
 class RawLongString(bytes):
@@ -77,6 +77,27 @@ def foreign_publish(
                     key,
                     body,
                     pika.BasicProperties(headers=headers, **properties),
+                    mandatory=True,
+                )
+    finally:
+        connection.close()
+
+
+def foreign_publish_many(
+    url: str, exchange: str, messages: list[tuple[str, bytes, dict[str, Any], dict[str, Any]]]
+) -> None:
+    """Publish ``(key, body, headers, properties)`` messages in order, each confirmed."""
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        with _raw_values():
+            for key, body, headers, properties in messages:
+                channel.basic_publish(
+                    exchange,
+                    key,
+                    body,
+                    pika.BasicProperties(headers=headers or None, **properties),
                     mandatory=True,
                 )
     finally:
