@@ -37,7 +37,6 @@ from vincent_core.app.threads import HandlerThreads
 from vincent_core.app.typed import Refused, invalid_headers
 from vincent_core.errors import (
     ConnectionLost,
-    EncodeError,
     InvalidMessage,
     NoRoute,
     PublishFailed,
@@ -280,7 +279,7 @@ class Dispatcher:
                 error=exc,
             )
             dead = fit_frame(dead, self.client.transport.frame_max)
-        except Exception as again:
+        except Exception as again:  # the last resort must not raise
             return Outcome(
                 (),
                 requeue=True,
@@ -347,7 +346,7 @@ class Dispatcher:
             return self._refused(envelope, refused.error)
         except asyncio.CancelledError:
             raise
-        except BaseException as exc:
+        except BaseException as exc:  # a handler's SystemExit fails it too
             if isinstance(exc, KeyboardInterrupt):
                 raise
             return self._failed(envelope, exc)
@@ -357,7 +356,7 @@ class Dispatcher:
             return _HANDLED
         try:
             reply = build_ok_reply(envelope, result)
-        except EncodeError as exc:
+        except Exception as exc:  # EncodeError, or a bug in the value
             # The handler ran but its value cannot travel: the caller must hear so.
             return self._failed(envelope, exc)
         return Outcome(("handled",), [Copy(reply, "reply")])
@@ -496,7 +495,7 @@ class Dispatcher:
                 await self._place(copy)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # whatever it is, the message must end
             await self._defer(delivery, outcome, exc)
             return
         if outcome.requeue:

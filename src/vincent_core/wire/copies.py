@@ -65,7 +65,7 @@ def error_text(error: BaseException) -> str:
     """``str(error)``, or a description of it when ``__str__`` raises."""
     try:
         return str(error)
-    except Exception as exc:
+    except Exception as exc:  # any __str__ may raise; this text must not
         return f"<{type(error).__name__}: str() failed with {type(exc).__name__}>"
 
 
