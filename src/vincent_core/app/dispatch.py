@@ -491,8 +491,10 @@ class Dispatcher:
         does. Never raises (but ``CancelledError``)."""
         envelope = delivery.envelope
         try:
-            for copy in outcome.copies:
-                await self._place(copy)
+            while outcome.copies:
+                await self._place(outcome.copies[0])
+                # Placed: a parked outcome tries again only what is left.
+                del outcome.copies[0]
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # whatever it is, the message must end
