@@ -16,7 +16,7 @@ from typing import Any
 import pika
 import pika.data
 
-__all__ = ["RawLongString", "foreign_publish", "foreign_publish_many"]
+__all__ = ["RawLongString", "foreign_publish", "foreign_publish_many", "not_utf8"]
 
 
 class RawLongString(bytes):
@@ -66,21 +66,16 @@ def foreign_publish(
     **properties: Any,
 ) -> None:
     """Publish ``count`` copies with pika on a connection of its own (confirmed)."""
-    connection = pika.BlockingConnection(pika.URLParameters(url))
+    foreign_publish_many(url, exchange, [(key, body, headers or {}, properties)] * count)
+
+
+def not_utf8(data: bytes) -> bool:
+    """True for bytes that a long-string decoder hands out as ``bytes``, not ``str``."""
     try:
-        channel = connection.channel()
-        channel.confirm_delivery()
-        with _raw_values():
-            for _ in range(count):
-                channel.basic_publish(
-                    exchange,
-                    key,
-                    body,
-                    pika.BasicProperties(headers=headers, **properties),
-                    mandatory=True,
-                )
-    finally:
-        connection.close()
+        data.decode()
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 def foreign_publish_many(

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.apps.sink_process import SinkWorker, handled
-from tests.integration.foreign import RawLongString, foreign_publish_many
+from tests.integration.foreign import RawLongString, foreign_publish_many, not_utf8
 from vincent_core import Client
 from vincent_core.wire.envelope import Envelope
 from vincent_core.wire.routing import retry_queue_name
@@ -32,14 +32,6 @@ from vincent_core.wire.routing import retry_queue_name
 pytestmark = pytest.mark.rabbitmq
 
 TIMEOUT = 30.0
-
-
-def _not_utf8(data: bytes) -> bool:
-    try:
-        data.decode()
-    except UnicodeDecodeError:
-        return True
-    return False
 
 
 names = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=12)
@@ -50,7 +42,7 @@ scalars = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=20),
     st.binary(max_size=16),
-    st.binary(min_size=1, max_size=16).filter(_not_utf8).map(RawLongString),
+    st.binary(min_size=1, max_size=16).filter(not_utf8).map(RawLongString),
     st.datetimes(min_value=dt.datetime(1971, 1, 1), max_value=dt.datetime(2100, 1, 1)).map(
         lambda d: d.replace(microsecond=0)
     ),

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pamqp import decode, encode
 
+from tests.integration.foreign import not_utf8
 from vincent_core.wire.fieldtable import encode_table
 
 
@@ -24,7 +25,7 @@ scalars = st.one_of(
     st.integers(min_value=-(2**63), max_value=2**63 - 1),
     st.floats(allow_nan=False),
     st.text(max_size=30),
-    st.binary(max_size=30).filter(lambda b: _not_utf8(b)),
+    st.binary(max_size=30).filter(lambda b: not_utf8(b)),
     st.binary(max_size=30).map(bytearray),
     st.datetimes(min_value=dt.datetime(1970, 1, 2), max_value=dt.datetime(2100, 1, 1)).map(
         lambda d: d.replace(microsecond=0, tzinfo=dt.UTC)
@@ -35,14 +36,6 @@ values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
     max_leaves=12,
 )
-
-
-def _not_utf8(data: bytes) -> bool:
-    try:
-        data.decode()
-    except UnicodeDecodeError:
-        return True
-    return False
 
 
 @given(st.dictionaries(keys, values, max_size=6))
