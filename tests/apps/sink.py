@@ -18,6 +18,7 @@ import asyncio
 import logging
 import os
 import time
+from typing import Any
 
 from vincent_core import Message, Vincent
 from vincent_core.app.listener import QueueType
@@ -31,7 +32,7 @@ QUEUE_TYPE: QueueType = "quorum" if os.environ.get("SINK_QUEUE_TYPE") == "quorum
 CONCURRENCY = int(os.environ.get("SINK_CONCURRENCY", "8"))
 QUEUE = os.environ.get("SINK_QUEUE") or None
 RETRIES = int(os.environ.get("SINK_RETRIES", "3"))
-OPTIONS = {"queue": QUEUE, "retries": RETRIES}
+OPTIONS: dict[str, Any] = {"queue": QUEUE, "retries": RETRIES}
 if "SINK_RETRIES" in os.environ:
     OPTIONS["retry_delays"] = (0.05,)
 
@@ -66,7 +67,7 @@ def _slow(msg: Message) -> float:
 
 if os.environ.get("SINK_SYNC"):
 
-    @app.listen(KEY, concurrency=CONCURRENCY, queue_type=QUEUE_TYPE, **OPTIONS)  # type: ignore[arg-type]
+    @app.listen(KEY, concurrency=CONCURRENCY, queue_type=QUEUE_TYPE, **OPTIONS)
     def sink_sync(msg: Message) -> int:
         if DELAY or _slow(msg):
             time.sleep(DELAY + _slow(msg))
@@ -74,7 +75,7 @@ if os.environ.get("SINK_SYNC"):
 
 else:
 
-    @app.listen(KEY, concurrency=CONCURRENCY, queue_type=QUEUE_TYPE, **OPTIONS)  # type: ignore[arg-type]
+    @app.listen(KEY, concurrency=CONCURRENCY, queue_type=QUEUE_TYPE, **OPTIONS)
     async def sink(msg: Message) -> int:
         if DELAY or _slow(msg):
             await asyncio.sleep(DELAY + _slow(msg))

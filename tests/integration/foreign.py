@@ -42,8 +42,8 @@ def _encode_value_too(pieces: list[bytes], value: Any) -> int:
         return 5 + len(piece)
     if isinstance(value, dict):
         pieces.append(b"F")
-        return 1 + pika.data.encode_table(pieces, value)
-    return _encode_value(pieces, value)
+        return 1 + int(pika.data.encode_table(pieces, value))
+    return int(_encode_value(pieces, value))
 
 
 @contextlib.contextmanager

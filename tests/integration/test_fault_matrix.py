@@ -90,7 +90,7 @@ class Run:
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
 
     def start_worker(self) -> SinkWorker:
-        worker = SinkWorker(self.node.url, self.exchange, self.key, self.sink, **self.env)
+        worker = SinkWorker(self.node.url, self.exchange, self.key, self.sink, None, **self.env)
         self.workers.append(worker)
         return worker
 
