@@ -134,3 +134,29 @@ async def test_a_full_reject_publish_queue_nacks(
             await client.publish(Envelope("", ns("capped"), b"2"), mandatory=True)
         assert await depth(client, ns("capped")) == 1
         await client.transport.delete_queue(ns("capped"))
+
+
+async def test_a_failing_dispatcher_still_ends_the_message(
+    broker: Broker, broker_url: str, exchange: str, ns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in building a copy (here: the retry copy) dead-letters the message with
+    what is known instead of leaving it unacked."""
+    from vincent_core.app import dispatch
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug in the copy builder")
+
+    monkeypatch.setattr(dispatch, "build_retry", broken)
+    app = Vincent(broker_url, exchange=exchange, dead_letter_queue=ns("dead"))
+
+    @app.listen(ns("buggy"))
+    async def buggy(msg: Message) -> None:
+        raise ValueError("to be retried")
+
+    async with app.running(), Client(broker_url, exchange=exchange) as client:
+        await client.cast(ns("buggy"), {}, headers={"mine": 1})
+        [dead] = await take_all(broker, client, ns("dead"), 1)
+        assert await depth(client, ns("buggy")) == 0
+    assert dead.headers["x-vincent-error-message"] == "a bug in the copy builder"
+    assert "x-vincent-headers-dropped" in dead.headers
+    assert dead.body == b"{}"

@@ -279,6 +279,9 @@ class Dispatcher:
                 error=exc,
             )
             dead = fit_frame(dead, self.client.transport.frame_max)
+            copies = [Copy(dead, "dead letter", self.dead_letter_spec)]
+            if envelope.reply_to:
+                copies.append(Copy(self._error_reply(envelope, exc), "error reply"))
         except Exception as again:  # the last resort must not raise
             return Outcome(
                 (),
@@ -289,7 +292,7 @@ class Dispatcher:
             )
         return Outcome(
             ("dead",),
-            [Copy(dead, "dead letter", self.dead_letter_spec)],
+            copies,
             note=f"dead-lettered to {self.dead_letter_queue} ({_describe(exc)})",
             level=logging.ERROR,
         )
