@@ -13,7 +13,7 @@ from vincent_cli.runtime import get_runtime, run_async
 
 if TYPE_CHECKING:
     from vincent_core.client import Client
-    from vincent_core.transport.base import Delivery
+    from vincent_core.wire.envelope import Envelope
 
 __all__ = ["app", "dead_summary"]
 
@@ -64,22 +64,6 @@ def dead_summary(headers: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _take_all(client: Client, queue: str, limit: int | None) -> list[Delivery]:
-    """Take up to ``limit`` messages, unacked: they stay the broker's until settled."""
-    taken: list[Delivery] = []
-    while limit is None or len(taken) < limit:
-        delivery = await client.take(queue)
-        if delivery is None:
-            break
-        taken.append(delivery)
-    return taken
-
-
-async def _give_back(deliveries: list[Delivery]) -> None:
-    for delivery in deliveries:
-        await delivery.reject(requeue=True)
-
-
 def _not_in_memory(ctx: typer.Context) -> None:
     """memory:// is one process's broker: another process sees an empty one."""
     from vincent_cli.exit_codes import CommandError
@@ -125,41 +109,21 @@ def list_(ctx: typer.Context, queue: QueueName = None, count: Count = None) -> N
     run_async(_list(runtime.client(), _queue(ctx, queue), count, runtime.output))
 
 
-#: dead letters held unacked at once while listing
-LIST_BATCH = 100
-
-
 async def _list(client: Client, queue: str, count: int | None, output: Output) -> None:
-    """Show the dead letters, holding at most :data:`LIST_BATCH` of them unacked.
+    """Show the dead letters as they are read (at most 100 held unacked at a time)."""
+    import contextlib
 
-    A queue can only be read past a message by holding that message: up to one batch,
-    the letters are held and put back in place. Beyond it, each letter shown is put
-    back at the end of the queue (a confirmed copy, then the ack of the original), so
-    once every letter present at the start was shown, the queue is in its old order
-    again (with letters that arrived meanwhile among them).
-    """
+    from vincent_cli.deadletters import DeadLetters
+
     async with client:
         info_before = await client.queue_info(queue)
         if info_before is None:
             raise CommandError(f"no queue named {queue!r} on {client.masked_url}")
-        total = info_before.messages if count is None else min(count, info_before.messages)
-        rotate = total > LIST_BATCH
         rows: list[tuple[Any, ...]] = []
-        shown = 0
-        while shown < total:
-            batch = await _take_all(client, queue, min(LIST_BATCH, total - shown))
-            if not batch:
-                break
-            try:
-                for delivery in batch:
-                    _show(delivery, output, rows)
-            finally:
-                if rotate:
-                    await _to_the_end(client, queue, batch)
-                else:
-                    # Back where they were, in order: listing removes nothing.
-                    await _give_back(batch)
-            shown += len(batch)
+        letters = DeadLetters(client).each(queue, limit=count)
+        async with contextlib.aclosing(letters):
+            async for letter in letters:
+                _show(letter.dead, letter.original, output, rows)
         if output.pretty:
             output.rows(
                 ("key", "reason", "error", "attempts", "dead at"),
@@ -168,11 +132,10 @@ async def _list(client: Client, queue: str, count: int | None, output: Output) -
             )
 
 
-def _show(delivery: Delivery, output: Output, rows: list[tuple[Any, ...]]) -> None:
+def _show(dead: Envelope, original: Envelope, output: Output, rows: list[tuple[Any, ...]]) -> None:
     from vincent_cli.records import to_record
-    from vincent_core.wire.failures import restore_dead_letter
 
-    info = dead_summary(delivery.envelope.headers)
+    info = dead_summary(dead.headers)
     if output.pretty:
         error = f"{info['error_type']}: {info['error_message']}".strip(": ")
         rows.append(
@@ -185,27 +148,7 @@ def _show(delivery: Delivery, output: Output, rows: list[tuple[Any, ...]]) -> No
             )
         )
     else:
-        record = to_record(restore_dead_letter(delivery.envelope), _dead_at(info))
-        output.line({**record, "dead": info})
-
-
-async def _to_the_end(client: Client, queue: str, batch: list[Delivery]) -> None:
-    """Move each letter of ``batch`` to the end of ``queue``: its copy confirmed there
-    first, then the original acked (a crash in between duplicates, never loses). What
-    cannot be copied is put back in place, and the listing stops with the error."""
-    from vincent_core.wire.copies import without_user_id
-
-    for index, delivery in enumerate(batch):
-        envelope = delivery.envelope
-        headers = dict(envelope.headers)
-        without_user_id(envelope, headers)  # the broker checks user_id against ours
-        copy = envelope.with_changes(exchange="", routing_key=queue, headers=headers, user_id=None)
-        try:
-            await client.publish(copy, mandatory=True)
-        except BaseException:
-            await _give_back(batch[index:])
-            raise
-        await delivery.ack()
+        output.line({**to_record(original, _dead_at(info)), "dead": info})
 
 
 def _short_time(text: str) -> str:
