@@ -45,7 +45,10 @@ class Message:
 
     @property
     def key(self) -> str:
-        """The routing key it was published with."""
+        """The routing key it was published with: the one it arrived with, or, on a
+        retry or hand-off copy that vincent routed back to this listener's queue, the
+        original key that copy carries (``x-vincent-original-key`` is not believed on
+        any other message)."""
         return self.envelope.routing_key
 
     @property
