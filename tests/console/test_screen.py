@@ -226,7 +226,7 @@ def test_dead_letters_in_vincent_dev(terminal: Callable[..., Terminal], columns:
     term = terminal(columns, "dev", "tests.console.sample_app:app")
     term.settle(r"● connected")
     term.run("cast sample.doomed n:=7")
-    term.wait(r"dead-lettered after 1 attempt")
+    term.until(lambda text: "dead-lettered to vincent.dead" in prose(text.split("\n")))
     table = term.run("dead", r"in vincent\.dead \(left")
     assert re.search(r"#\s+key\s+reason\s+error", table[0]), table
     assert re.search(r"\d+\s+sample\.doomed\s+error\s+ValueError: cannot", table[1]), table
@@ -236,7 +236,7 @@ def test_dead_letters_in_vincent_dev(terminal: Callable[..., Terminal], columns:
     assert "x-vincent-reason error" in text and "ValueError: cannot take 7" in text
     term.run("dead replay", r"replayed 1 dead letter")
     # Sent again, it fails again, and is back in the dead-letter queue.
-    term.until(lambda text: prose(text.split("\n")).count("dead-lettered after 1") == 2)
+    term.until(lambda text: prose(text.split("\n")).count("dead-lettered to vincent.dead") == 2)
     term.run("dead purge", r"purged 1 dead letter\(s\) from vincent\.dead")
     term.run("dead", r"no dead letters in vincent\.dead")
     term.type("exit\r")
