@@ -145,9 +145,9 @@ class Host:
         _ip("-n", self.netns, "addr", "add", f"{self.address}/24", "dev", "eth0")
         _ip("-n", self.netns, "link", "set", "eth0", "up")
         _ip("-n", self.netns, "link", "set", "lo", "up")
+        holder = [sys.executable, "-c", _HOLDER, self.hostname, self.netns]
         self._holder = subprocess.Popen(
-            ["ip", "netns", "exec", self.netns, "unshare", "--uts", "--",
-             sys.executable, "-c", _HOLDER, self.hostname, self.netns],  # fmt: skip
+            ["ip", "netns", "exec", self.netns, "unshare", "--uts", "--", *holder],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             start_new_session=True,
