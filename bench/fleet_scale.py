@@ -47,6 +47,36 @@ PREFETCH = 32  # vincent's default concurrency, so its prefetch
 MAX_CONNECTIONS = 4000
 
 
+class FleetNode(RabbitNode):
+    """A private node; ``tcp_buffer`` sets ``tcp_listen_options.sndbuf``/``recbuf``."""
+
+    def __init__(self, base_dir: Path, tcp_buffer: int) -> None:
+        super().__init__(base_dir)
+        self.tcp_buffer = tcp_buffer
+
+    def _prepare(self) -> None:
+        super()._prepare()
+        if self.tcp_buffer:
+            # RabbitMQ sizes each connection's user-level buffer to the larger of the
+            # socket's send and receive buffers; unset, Linux autotuning decides (on
+            # loopback it grows the send buffer to ~4 MB per connection).
+            with (self.base_dir / "rabbitmq.conf").open("a") as conf:
+                conf.write(f"tcp_listen_options.sndbuf = {self.tcp_buffer}\n")
+                conf.write(f"tcp_listen_options.recbuf = {self.tcp_buffer}\n")
+
+
+def socket_buffers(node: RabbitNode) -> str:
+    """The user-level buffer of the node's TCP sockets: sizes and how many have each."""
+    return node.rabbitmqctl("eval", _BUFFERS, timeout=60).strip()
+
+
+_BUFFERS = (
+    "lists:foldl(fun(B, M) -> maps:update_with(B, fun(C) -> C + 1 end, 1, M) end, #{}, "
+    '[B || P <- erlang:ports(), erlang:port_info(P, name) == {name, "tcp_inet"}, '
+    "{ok, [{buffer, B}]} <- [inet:getopts(P, [buffer])]])."
+)
+
+
 def broker_memory(node: RabbitNode) -> dict[str, int]:
     """The node's memory by category, in bytes, and ``total`` (``erlang:memory``)."""
     raw = node.rabbitmqctl("eval", "erlang:memory(total).", timeout=60)
@@ -129,6 +159,7 @@ async def measure(args: argparse.Namespace, node: RabbitNode) -> dict[str, Any]:
             "consumers": args.workers * args.listeners,
             "opened_in_s": round(opened_in, 1),
             "memory": broker_memory(node),
+            "socket_buffers": socket_buffers(node),
             **await latencies(client, args.samples),
         }
 
@@ -185,23 +216,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--classic", type=int, default=500, help="classic queues to price")
     parser.add_argument("--quorum", type=int, default=100, help="quorum queues to price")
     parser.add_argument("--samples", type=int, default=300, help="latency samples per step")
+    buffer_help = "tcp_listen_options.sndbuf/recbuf in bytes (0: the OS decides)"
+    parser.add_argument("--tcp-buffer", type=int, default=0, help=buffer_help)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     if not 0 < args.workers * 2 <= MAX_CONNECTIONS:
         parser.error(f"--workers: 1 to {MAX_CONNECTIONS // 2}")
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="vincent-fleet-") as tmp:
-        node = RabbitNode(Path(tmp))
+        node = FleetNode(Path(tmp), args.tcp_buffer)
         node.start()
         try:
             points = asyncio.run(measure(args, node))
         finally:
             node.stop()
+    points["tcp_buffer"] = args.tcp_buffer
     points["per_unit"] = per_unit(points)
     points["run_s"] = round(time.monotonic() - began, 1)
     if args.json:
         args.json.write_text(json.dumps(points, indent=2) + "\n")
-    summary = {key: points[key] for key in ("rabbitmq", "per_unit", "run_s")}
+    summary = {key: points[key] for key in ("rabbitmq", "tcp_buffer", "per_unit", "run_s")}
     for step in ("empty", "fleet"):
         summary[step] = {k: v for k, v in points[step].items() if k != "memory"}
         summary[step]["memory_total_mb"] = round(points[step]["memory"]["total"] / 2**20, 1)
