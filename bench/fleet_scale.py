@@ -166,7 +166,7 @@ async def measure(args: argparse.Namespace, node: RabbitNode) -> dict[str, Any]:
         for kind, count in (("classic", args.classic), ("quorum", args.quorum)):
             before = broker_memory(node)
             for number in range(count):
-                arguments = {"x-queue-type": kind}
+                arguments: dict[str, Any] = {"x-queue-type": kind}
                 await channel.queue_declare(
                     f"fleet.{kind}.{number}", durable=True, arguments=arguments
                 )
