@@ -177,14 +177,14 @@ def vincent_health(
     """``vincent health APP`` run on ``host``: (exit code, seconds, JSON or stderr)."""
     environ = {**os.environ, "VINCENT_BROKER_URL": url, "PYTHONPATH": str(ROOT), **env}
     began = time.monotonic()
-    done = host.run(
-        subprocess.run,
-        [VINCENT, "health", app, "--timeout", str(timeout)],
-        env=environ,
-        cwd=ROOT,
-        capture_output=True,
-        timeout=timeout + 30,
-    )
+
+    def check() -> subprocess.CompletedProcess[bytes]:
+        command = [VINCENT, "health", app, "--timeout", str(timeout)]
+        return subprocess.run(
+            command, env=environ, cwd=ROOT, capture_output=True, timeout=timeout + 30
+        )
+
+    done = host.run(check)
     took = time.monotonic() - began
     body = orjson.loads(done.stdout) if done.stdout.strip() else done.stderr.decode().strip()
     return done.returncode, took, body
