@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 import orjson
 
 from rabbitnetns import Host
+from tests.apps.sink_process import SinkWorker, handled
 from vincent_core import Client, Vincent, VincentError
 from vincent_core.app.listener import dead_letter_queue_spec
 
@@ -80,6 +83,50 @@ async def operate(
         tally.finished_after_stop += 1
 
 
+async def await_handled(sink: Path, expected: set[int], timeout: float) -> Counter[int]:
+    """Wait (at most ``timeout``) until every expected message is in the sink; then what
+    was handled, how often (a shortfall is the caller's to report, with its numbers)."""
+
+    async def all_handled() -> bool:
+        return expected <= set(handled(sink))
+
+    with contextlib.suppress(AssertionError):
+        await eventually(all_handled, timeout)
+    return handled(sink)
+
+
+async def paced_flow(
+    count: int,
+    rate: float,
+    window: int,
+    operation: Callable[[int], Awaitable[None]],
+    *,
+    mark: int,
+    marked: asyncio.Event,
+) -> float:
+    """Start ``operation(n)`` for each n < ``count`` at ``rate`` per second, at most
+    ``window`` at once; set ``marked`` as operation ``mark`` starts. Seconds taken."""
+    loop = asyncio.get_running_loop()
+    slots = asyncio.Semaphore(window)
+
+    async def one(n: int) -> None:
+        try:
+            await operation(n)
+        finally:
+            slots.release()
+
+    started = loop.time()
+    tasks = []
+    for n in range(count):
+        await asyncio.sleep(max(0.0, started + n / rate - loop.time()))
+        await slots.acquire()
+        if n == mark:
+            marked.set()
+        tasks.append(asyncio.ensure_future(one(n)))
+    await asyncio.gather(*tasks)
+    return loop.time() - started
+
+
 def _failed(tally: Tally, n: int, kind: str, text: str) -> None:
     target = tally.cast_errors if n % 2 == 0 else tally.call_errors
     target[kind] += 1
@@ -108,9 +155,10 @@ async def dead_lettered(client: Client) -> Counter[int]:
     return found
 
 
-class HostWorker:
+class HostWorker(SinkWorker):
     """``vincent serve APP --metrics-port PORT`` on a simulated host, started and READY
-    on construction (the app prints READY when it consumes; its settings in ``env``)."""
+    on construction (the app prints READY when it consumes; its settings in ``env``);
+    stopped as a :class:`SinkWorker` is."""
 
     def __init__(
         self,
@@ -161,14 +209,6 @@ class HostWorker:
             if line.startswith("vincent_connection_state{") and line.endswith(" 1.0"):
                 return line.split('state="', 1)[1].split('"', 1)[0]
         return "none"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(10)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        self.log.close()
 
 
 def vincent_health(

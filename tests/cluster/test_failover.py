@@ -11,14 +11,13 @@ the same worker processes (no restart) serve new casts and calls.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
 
 import pytest
 
 from rabbitcluster import RabbitCluster
-from tests.apps.sink_process import SinkWorker, handled
-from tests.cluster.support import Tally, declare_from, eventually, operate
+from tests.apps.sink_process import SinkWorker
+from tests.cluster.support import Tally, await_handled, declare_from, operate, paced_flow
 from vincent_core import Client
 
 OPERATIONS = 2000  # half casts (even n), half calls (odd n)
@@ -65,9 +64,7 @@ async def test_quorum_leader_node_goes_down_mid_flow(
             tally = Tally()
             stopping = asyncio.Event()
             stopped = asyncio.Event()
-            window = asyncio.Semaphore(WINDOW)
             loop = asyncio.get_running_loop()
-            started = loop.time()
             stop_took = 0.0
             down_at = 0.0
 
@@ -80,21 +77,12 @@ async def test_quorum_leader_node_goes_down_mid_flow(
                 stopped.set()
 
             async def one(n: int) -> None:
-                try:
-                    await operate(client, key, n, tally, stopped, CALL_TIMEOUT)
-                finally:
-                    window.release()
+                await operate(client, key, n, tally, stopped, CALL_TIMEOUT)
 
             stopper = asyncio.ensure_future(stop_leader())
-            tasks = []
-            for n in range(OPERATIONS):
-                await asyncio.sleep(max(0.0, started + n / RATE - loop.time()))
-                await window.acquire()
-                if n == STOP_AFTER:
-                    stopping.set()
-                tasks.append(asyncio.ensure_future(one(n)))
-            await asyncio.gather(*tasks)
-            flow_took = loop.time() - started
+            flow_took = await paced_flow(
+                OPERATIONS, RATE, WINDOW, one, mark=STOP_AFTER, marked=stopping
+            )
             await stopper
 
             # Recovered without restarts: the same two workers and this client serve a
@@ -113,13 +101,7 @@ async def test_quorum_leader_node_goes_down_mid_flow(
                 await operate(fresh, key, n, fresh_tally, stopped, CALL_TIMEOUT)
 
         expected = tally.confirmed | after_tally.confirmed | fresh_tally.confirmed
-
-        async def all_handled() -> bool:
-            return expected <= set(handled(sink))
-
-        with contextlib.suppress(AssertionError):  # reported below, with the numbers
-            await eventually(all_handled, timeout=90)
-        seen = handled(sink)
+        seen = await await_handled(sink, expected, 90)
         lost = sorted(expected - set(seen))
         duplicates = sum(count - 1 for count in seen.values() if count > 1)
         unconfirmed_handled = sum(

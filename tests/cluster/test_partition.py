@@ -17,21 +17,21 @@ new client) get 100 casts and 100 calls through.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rabbitnetns import Host, NetnsCluster
-from tests.apps.sink_process import handled
 from tests.cluster.support import (
     HostWorker,
     Tally,
+    await_handled,
     dead_lettered,
     declare_from,
     eventually,
     operate,
+    paced_flow,
     vincent_health,
 )
 from vincent_core import Client
@@ -116,7 +116,6 @@ async def flow_cut_and_heal(
         client.transport.add_state_listener(lambda state: states.append((loop.time(), state)))
         tally = Tally()
         cutting, cut = asyncio.Event(), asyncio.Event()
-        window = asyncio.Semaphore(WINDOW)
         seen: dict[str, Any] = {}
         cut_at = 0.0
         poller: asyncio.Future[None] | None = None
@@ -165,22 +164,10 @@ async def flow_cut_and_heal(
                 await eventually(worker_says_so, 60, lambda: trail)
 
         async def one(n: int) -> None:
-            try:
-                await operate(client, KEY, n, tally, cut, CALL_TIMEOUT)
-            finally:
-                window.release()
+            await operate(client, KEY, n, tally, cut, CALL_TIMEOUT)
 
         observer = asyncio.ensure_future(cut_and_observe())
-        started = loop.time()
-        tasks = []
-        for n in range(OPERATIONS):
-            await asyncio.sleep(max(0.0, started + n / RATE - loop.time()))
-            await window.acquire()
-            if n == CUT_AFTER:
-                cutting.set()
-            tasks.append(asyncio.ensure_future(one(n)))
-        await asyncio.gather(*tasks)
-        flow_took = loop.time() - started
+        flow_took = await paced_flow(OPERATIONS, RATE, WINDOW, one, mark=CUT_AFTER, marked=cutting)
         await observer
 
         healed_at = loop.time()
@@ -208,14 +195,8 @@ async def flow_cut_and_heal(
             await operate(new_client, KEY, n, fresh, cut, CALL_TIMEOUT)
 
         expected = tally.confirmed | after.confirmed | fresh.confirmed
-
-        async def all_handled() -> bool:
-            return expected <= set(handled(sink))
-
-        with contextlib.suppress(AssertionError):  # reported below, with the numbers
-            await eventually(all_handled, timeout=90)
+        got = await await_handled(sink, expected, 90)
         dead = await dead_lettered(new_client)
-    got = handled(sink)
     lost = sorted(expected - set(got) - set(dead))
     duplicates = sum(count - 1 for count in got.values() if count > 1)
     casts = OPERATIONS // 2
