@@ -195,10 +195,16 @@ class Host:
             self._enter()
             yield
         finally:
-            for fd, nstype in ((net, _CLONE_NEWNET), (uts, _CLONE_NEWUTS)):
-                _libc.setns(fd, nstype)
-                os.close(fd)
+            failed = [
+                nstype
+                for fd, nstype in ((net, _CLONE_NEWNET), (uts, _CLONE_NEWUTS))
+                if _libc.setns(fd, nstype) != 0
+            ]
+            os.close(net)
+            os.close(uts)
             _here.host = previous
+            if failed:  # never leave a thread silently on a simulated host
+                raise OSError(ctypes.get_errno(), f"could not leave host {self.hostname}")
 
     def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``fn(*args, **kwargs)`` on a thread of this host; its result or its exception."""
