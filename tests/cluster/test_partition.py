@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -57,12 +58,15 @@ def health(host: Host, url: str, timeout: float) -> Any:
     )  # fmt: skip
 
 
-def connections_from(node: NetnsNode, workers: list[HostWorker]) -> list[Any]:
-    """``node``'s connections from the workers' hosts: peer and state."""
-    addresses = {worker.host.address for worker in workers}
+def stuck_worker(node: NetnsNode, worker: HostWorker) -> dict[str, Any]:
+    """Where a worker's reconnect hangs: its TCP sockets to ``node`` (``ss`` on its
+    host: SYN-SENT is the connect, ESTAB the handshake) and ``node``'s view of it."""
+    sockets = worker.host.run(
+        subprocess.run, ["ss", "-tn", "dst", node.host.address], capture_output=True, text=True
+    ).stdout.split("\n")[1:]
     raw = node.rabbitmqctl("list_connections", "peer_host", "state", "--formatter", "json")
-    rows: list[dict[str, Any]] = json.loads(raw)
-    return [row for row in rows if row.get("peer_host") in addresses]
+    seen = [row for row in json.loads(raw) if worker.host.address in json.dumps(row)]
+    return {"sockets": [" ".join(line.split()[:5]) for line in sockets if line], "node": seen}
 
 
 @pytest.mark.timeout(420)  # a cluster of its own: ~25 s to form, ~60 s of flow and heal
@@ -193,7 +197,8 @@ async def flow_cut_and_heal(
         with contextlib.suppress(AssertionError):
             await eventually(workers_serve, AFTER_HEAL, lambda: trail)
         if not await workers_serve():
-            seen["stuck"] = await asyncio.to_thread(connections_from, victim, workers)
+            cut_off = workers[victim_index - 1]  # worker i is on node i + 1
+            seen["stuck"] = await asyncio.to_thread(stuck_worker, victim, cut_off)
         polling.set()
         assert poller is not None
         await poller
@@ -286,5 +291,5 @@ async def flow_cut_and_heal(
         # resuming), so it says `reconnecting` (truthfully) and never serves again.
         pytest.xfail(
             f"the cut-off worker was still reconnecting {AFTER_HEAL:g}s after the heal "
-            f"(its connections seen by node {victim_index + 1}: {seen['stuck']}): {summary}"
+            f"(its sockets and node {victim_index + 1}'s view: {seen['stuck']}): {summary}"
         )
