@@ -42,6 +42,8 @@ test: install rabbitmq lint
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
+# Failover (3 clusters on loopback), and as root the partition and several-hosts tests
+# (tools/rabbitnetns.py: network namespaces). 5.5-8 minutes on a shared 2-core VM.
 test-cluster: install rabbitmq
 	$(PY) -m pytest -q tests/cluster --run-cluster
 

@@ -48,16 +48,17 @@ class RabbitCluster:
         token = secrets.token_hex(3)
         self.epmd_port = _free_port(set())
         cookie = "".join(secrets.choice(string.ascii_uppercase) for _ in range(20))
-        self.nodes: list[RabbitNode] = []
-        for number in range(1, size + 1):
-            node = RabbitNode(
-                self.base_dir / f"node{number}",
-                name=f"vincent-cluster-{token}-{number}",
-                epmd_port=self.epmd_port,
-                cookie=cookie,
-            )
-            self.nodes.append(node)
+        self.nodes: list[RabbitNode] = [
+            self._new_node(number, f"vincent-cluster-{token}-{number}", cookie)
+            for number in range(1, size + 1)
+        ]
         self._watchdog: subprocess.Popen[bytes] | None = None
+
+    def _new_node(self, number: int, name: str, cookie: str) -> RabbitNode:
+        """Member ``number`` (from 1); tools/rabbitnetns.py puts each in a namespace."""
+        return RabbitNode(
+            self.base_dir / f"node{number}", name=name, epmd_port=self.epmd_port, cookie=cookie
+        )
 
     # -- addresses -------------------------------------------------------------------
     def url(self, starting_at: int = 0) -> str:

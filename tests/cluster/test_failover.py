@@ -11,17 +11,14 @@ the same worker processes (no restart) serve new casts and calls.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from rabbitcluster import RabbitCluster
-from tests.apps.sink_process import SinkWorker, handled
-from vincent_core import Client, Vincent, VincentError
-from vincent_core.app.listener import dead_letter_queue_spec
+from tests.apps.sink_process import SinkWorker
+from tests.cluster.support import Tally, await_handled, declare_from, operate, paced_flow
+from vincent_core import Client
 
 OPERATIONS = 2000  # half casts (even n), half calls (odd n)
 RATE = 150.0  # operations started per second: the flow spans the node's stop
@@ -29,60 +26,6 @@ STOP_AFTER = 400  # operations started before the leader is stopped
 WINDOW = 64  # operations in flight at most
 CALL_TIMEOUT = 30.0
 AFTER = 100  # casts and calls after the failover, every one must succeed
-DEAD = "vincent.dead"  # the sink app's dead-letter queue (the default)
-
-
-@dataclass
-class Tally:
-    """What the client saw."""
-
-    confirmed: set[int] = field(default_factory=set)
-    cast_errors: Counter[str] = field(default_factory=Counter)
-    calls_ok: int = 0
-    call_errors: Counter[str] = field(default_factory=Counter)
-    finished_after_stop: int = 0
-    #: loop time of the last failed operation
-    last_failure: float = 0.0
-    #: the first message of each error type, for the report
-    samples: dict[str, str] = field(default_factory=dict)
-
-
-async def eventually(condition, timeout: float, what=str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await condition():
-        assert loop.time() < deadline, f"condition not met in time: {what()}"
-        await asyncio.sleep(0.2)
-
-
-async def operate(client: Client, key: str, n: int, tally: Tally, stopped: asyncio.Event) -> None:
-    try:
-        if n % 2 == 0:
-            await client.cast(key, {"n": n})
-            tally.confirmed.add(n)
-        else:
-            answer = await client.call(key, {"n": n}, timeout=CALL_TIMEOUT)
-            assert answer == n, f"call {n} answered {answer!r}"
-            tally.calls_ok += 1
-    except VincentError as error:
-        # Anything else (a bare aiormq error, a KeyError...) is not a clear error: it fails
-        # the test by propagating.
-        target = tally.cast_errors if n % 2 == 0 else tally.call_errors
-        target[type(error).__name__] += 1
-        tally.samples.setdefault(type(error).__name__, str(error))
-        tally.last_failure = asyncio.get_running_loop().time()
-    if stopped.is_set():
-        tally.finished_after_stop += 1
-
-
-async def declare_from(url: str, exchange: str, key: str) -> None:
-    """Declare the sink's queues as its workers will, from ``url``'s node: a quorum
-    queue's leader starts on the node of the connection that declared it."""
-    app = Vincent(url, exchange=exchange)
-    app.listen(key, queue_type="quorum")(lambda msg: None)
-    async with Client(url, exchange=exchange) as client:
-        await client.transport.declare_queue(dead_letter_queue_spec(DEAD, app.listeners))
-        await client.transport.declare_queue(app.listeners[0].queue_spec(key, DEAD))
 
 
 @pytest.mark.timeout(300)  # a cluster of its own each time: ~17 s to form, ~16 s of traffic
@@ -121,9 +64,7 @@ async def test_quorum_leader_node_goes_down_mid_flow(
             tally = Tally()
             stopping = asyncio.Event()
             stopped = asyncio.Event()
-            window = asyncio.Semaphore(WINDOW)
             loop = asyncio.get_running_loop()
-            started = loop.time()
             stop_took = 0.0
             down_at = 0.0
 
@@ -136,21 +77,12 @@ async def test_quorum_leader_node_goes_down_mid_flow(
                 stopped.set()
 
             async def one(n: int) -> None:
-                try:
-                    await operate(client, key, n, tally, stopped)
-                finally:
-                    window.release()
+                await operate(client, key, n, tally, stopped, CALL_TIMEOUT)
 
             stopper = asyncio.ensure_future(stop_leader())
-            tasks = []
-            for n in range(OPERATIONS):
-                await asyncio.sleep(max(0.0, started + n / RATE - loop.time()))
-                await window.acquire()
-                if n == STOP_AFTER:
-                    stopping.set()
-                tasks.append(asyncio.ensure_future(one(n)))
-            await asyncio.gather(*tasks)
-            flow_took = loop.time() - started
+            flow_took = await paced_flow(
+                OPERATIONS, RATE, WINDOW, one, mark=STOP_AFTER, marked=stopping
+            )
             await stopper
 
             # Recovered without restarts: the same two workers and this client serve a
@@ -159,23 +91,17 @@ async def test_quorum_leader_node_goes_down_mid_flow(
             recovered_at = loop.time()
             after_tally = Tally()
             for n in range(OPERATIONS, OPERATIONS + 2 * AFTER):
-                await operate(client, key, n, after_tally, stopped)
+                await operate(client, key, n, after_tally, stopped, CALL_TIMEOUT)
             recovery_took = loop.time() - recovered_at
             new_leader = await asyncio.to_thread(cluster.quorum_leader, key)
         # A client connecting after the failover (a restarted web process, say).
         fresh_tally = Tally()
         async with Client(cluster.url(starting_at=1), exchange=exchange) as fresh:
             for n in range(OPERATIONS + 2 * AFTER, OPERATIONS + 4 * AFTER):
-                await operate(fresh, key, n, fresh_tally, stopped)
+                await operate(fresh, key, n, fresh_tally, stopped, CALL_TIMEOUT)
 
         expected = tally.confirmed | after_tally.confirmed | fresh_tally.confirmed
-
-        async def all_handled() -> bool:
-            return expected <= set(handled(sink))
-
-        with contextlib.suppress(AssertionError):  # reported below, with the numbers
-            await eventually(all_handled, timeout=90)
-        seen = handled(sink)
+        seen = await await_handled(sink, expected, 90)
         lost = sorted(expected - set(seen))
         duplicates = sum(count - 1 for count in seen.values() if count > 1)
         unconfirmed_handled = sum(
@@ -200,6 +126,7 @@ async def test_quorum_leader_node_goes_down_mid_flow(
         with capsys.disabled():
             print(f"\n{summary}")
         assert lost == [], summary
+        assert tally.leaked_cancels == after_tally.leaked_cancels == 0, summary
         assert new_leader is not leader
         assert len(fresh_tally.confirmed) == AFTER, (summary, fresh_tally.samples)
         assert fresh_tally.calls_ok == AFTER, (summary, fresh_tally.samples)
