@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_DIR := .demo
 
-.PHONY: help install rabbitmq lint format test test-fast test-cluster demo bench dist completions clean
+.PHONY: help install rabbitmq test-tools lint format test test-fast test-cluster demo bench dist completions clean
 
 help:
 	@echo "make demo        run example workers with real cast/call traffic on a private RabbitMQ"
@@ -36,8 +36,11 @@ format: install
 	$(VENV)/bin/ruff format src tests tools bench examples
 	$(VENV)/bin/ruff check --fix src tests tools bench examples
 
-test: install rabbitmq lint
-	$(PY) -m pytest -q --cov --cov-report=term
+test-tools:
+	@$(PY) tools/test_tools.py ensure
+
+test: install rabbitmq test-tools lint
+	$(PY) -m pytest -q --cov --cov-report=term --durations=15
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
