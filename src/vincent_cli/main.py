@@ -8,7 +8,6 @@ when it runs, so ``vincent --help`` pays for none of them.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from typing import Annotated, NoReturn
@@ -35,7 +34,7 @@ from vincent_cli.commands import (
 )
 from vincent_cli.exit_codes import INTERRUPTED, OK, REMOTE_ERROR, report
 from vincent_cli.output.emit import Output, OutputMode
-from vincent_cli.runtime import Runtime
+from vincent_cli.runtime import PipeClosed, Runtime, silence_stdout
 from vincent_cli.settings import Flags
 from vincent_cli.version import version
 
@@ -139,13 +138,6 @@ app.command("console")(console.console)
 app.command("dev")(dev.dev)
 
 
-def _silence_stdout() -> None:
-    # The reader went away (`vincent listen | head -1`): stop writing, and keep the
-    # interpreter from complaining when it flushes stdout at exit.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-
-
 # typer validates with pydantic, whose phrasing is not vincent's: say it as a person would.
 _PYDANTIC = (
     (r"Input should be greater than or equal to (\S+)", r"must be at least \1"),
@@ -201,8 +193,8 @@ def invoke(argv: Sequence[str] | None = None) -> int:
         where = f" (see '{usage.command_path} --help')" if usage is not None else ""
         Output.for_streams().error(f"{plain_words(exc.format_message())}{where}")
         return int(getattr(exc, "exit_code", 2))
-    except BrokenPipeError:
-        _silence_stdout()
+    except (BrokenPipeError, PipeClosed):
+        silence_stdout()
         return OK
     except KeyboardInterrupt:
         return INTERRUPTED

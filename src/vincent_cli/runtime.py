@@ -62,11 +62,35 @@ def get_runtime(ctx: typer.Context) -> Runtime:
     return root.obj
 
 
+def silence_stdout() -> None:
+    """The reader of stdout went away (``vincent listen | head -1``): stop writing, and
+    keep the interpreter from complaining when it flushes stdout at exit."""
+    import os
+    import sys
+
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+class PipeClosed(Exception):
+    """The reader of stdout went away (``vincent listen | head -1``): the command ends
+    cleanly, exit 0. Not an ``OSError``: click would turn an EPIPE into exit 1."""
+
+
 def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a command's coroutine on a fresh event loop."""
+    """Run a command's coroutine on a fresh event loop.
+
+    A closed stdout pipe becomes :class:`PipeClosed` (exit 0). Commands that owe more than
+    a quiet end (``listen --queue`` puts the unwritten message back and says so) catch the
+    ``BrokenPipeError`` themselves.
+    """
     import asyncio
 
-    return asyncio.run(coroutine)
+    try:
+        return asyncio.run(coroutine)
+    except BrokenPipeError:
+        raise PipeClosed from None
 
 
 class SignalStop:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 import pytest
 
-from tests.cli.helpers import Cli
+from tests.cli.helpers import VINCENT, Cli
 
 pytestmark = pytest.mark.rabbitmq
 
@@ -134,3 +137,33 @@ def test_queue_mode_takes_messages_and_warns(cli: Cli, ns: Callable[..., str]) -
     assert [line["body"] for line in result.lines] == [{"n": 1}, {"n": 1}]
     depth = cli.run("queues", ns("echo"))
     assert orjson.loads(depth.stdout)["messages"] == 1  # two were taken, one is left
+
+
+def test_a_closed_pipe_ends_listen_cleanly(cli: Cli, ns: Callable[..., str]) -> None:
+    # `vincent listen K | head -n 1`: the reader goes away after one line; the next write
+    # ends listen with exit 0 and nothing on stderr (click alone would exit 1).
+    process = subprocess.Popen(
+        [VINCENT, "listen", ns("k")],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli.env,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        assert process.stderr.readline().startswith(b"listening on")
+        assert cli.run("cast", ns("k"), "n:=1").code == 0
+        assert orjson.loads(process.stdout.readline())["body"] == {"n": 1}
+        process.stdout.close()
+        deadline = time.monotonic() + 30
+        while process.poll() is None:
+            assert time.monotonic() < deadline, "listen did not end after its reader left"
+            assert cli.run("cast", ns("k"), "n:=2").code == 0
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(0.5)
+        assert process.returncode == 0
+        assert process.stderr.read() == b""
+    finally:
+        process.kill()
+        process.wait()
+        process.stderr.close()

@@ -12,7 +12,7 @@ import typer
 
 from vincent_cli.exit_codes import OK, REMOTE_ERROR, TIMEOUT, CommandError
 from vincent_cli.output.emit import Output
-from vincent_cli.runtime import SignalStop
+from vincent_cli.runtime import SignalStop, silence_stdout
 
 if TYPE_CHECKING:
     from vincent_core.client import Client
@@ -192,7 +192,7 @@ def _write_failed(exc: OSError, queue: str | None, where: str, written: int) -> 
     """What a failed write ends the command with (the message is back in ``queue``)."""
     broken = isinstance(exc, BrokenPipeError)
     if broken:
-        _silence_stdout()
+        silence_stdout()
         if queue is None:
             return exc  # a tap's own copy: `listen | head -1` simply ends
     reason = "the reader closed it" if broken else (exc.strerror or str(exc))
@@ -202,17 +202,6 @@ def _write_failed(exc: OSError, queue: str | None, where: str, written: int) -> 
         f"cannot write to {where}: {reason} ({written} message{plural} written{back})",
         code=REMOTE_ERROR,
     )
-
-
-def _silence_stdout() -> None:
-    # The reader went away: keep the interpreter from complaining when it flushes
-    # stdout at exit.
-    import os
-    import sys
-
-    with contextlib.suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
 
 
 async def read_by_reader(fd: int) -> None:
