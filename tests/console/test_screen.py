@@ -45,8 +45,10 @@ class Terminal:
 
     def __init__(self, columns: int, state: Path, *args: str, **env: str) -> None:
         self.columns = columns
+        # The pty's size is the truth: a COLUMNS or LINES left in the environment (by
+        # another test, or the shell) would override it for rich.
         environ = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")},
             "PYTHONPATH": str(ROOT),
             "TERM": "xterm",
             "VISUAL": "",
