@@ -4,9 +4,10 @@
 code meaning
 ==== =========================================================================
 0    ok
-1    the remote handler raised (``RemoteError``) or every consumer rejected it
+1    the remote handler raised (``RemoteError``) or every consumer rejected it, or
+     the broker refused the publish (``PublishFailed``)
 2    usage or bad input: unknown option, bad JSON, unreadable file, bad MODULE:OBJ,
-     bad configuration
+     bad configuration, a body over the size limit (``MessageTooLarge``)
 3    timeout: no reply in time, or ``listen --timeout`` received nothing
 4    no route: nothing is bound to the key
 5    cannot connect or authenticate, or the connection dropped
@@ -88,6 +89,7 @@ def _table() -> tuple[tuple[type[BaseException], int], ...]:
         (errors.ConnectionLost, CONNECTION),
         (errors.ConfigurationError, USAGE),
         (errors.EncodeError, USAGE),
+        (errors.MessageTooLarge, USAGE),
         (errors.PublishFailed, REMOTE_ERROR),
         (errors.VincentError, REMOTE_ERROR),
         (TimeoutError, TIMEOUT),
@@ -121,6 +123,8 @@ def describe(exc: BaseException) -> str:
         return f"the remote handler raised {exc}"
     if isinstance(exc, errors.AuthenticationFailed):
         return f"{exc}\nhint: the user or password in the broker URL is wrong"
+    if isinstance(exc, errors.ConnectionFailed) and exc.reply_code:
+        return str(exc)  # the broker answered and refused: where it is, is not the issue
     if isinstance(exc, errors.ConnectionFailed | errors.ConnectionLost):
         return f"{exc}\n{CONNECTION_HINT}"
     if isinstance(exc, errors.CallTimeout | TimeoutError):

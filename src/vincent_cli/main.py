@@ -89,6 +89,17 @@ def main(
             show_default=False,
         ),
     ] = None,
+    connect_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--connect-timeout",
+            metavar="SECONDS",
+            min=0.001,
+            help="Seconds to connect and finish the AMQP handshake (default: env "
+            "VINCENT_CONNECT_TIMEOUT, then 10).",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[
         OutputMode | None,
         typer.Option(
@@ -116,6 +127,10 @@ def main(
     5 cannot connect or authenticate, 6 unhealthy (health), 130 interrupted.
     See docs/cli.md.
     """
+    if connect_timeout is not None:
+        # Through the environment: every client of this command, and the workers that
+        # `serve --workers` starts, take it from there.
+        os.environ["VINCENT_CONNECT_TIMEOUT"] = repr(connect_timeout)
     ctx.obj = Runtime(Flags(broker, exchange, context), output)
 
 

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from types import TracebackType
 from typing import Any
 
 from vincent_core import observe
 from vincent_core import transport as transports
-from vincent_core.config import mask_url, resolve_exchange, resolve_url
+from vincent_core.config import (
+    DEFAULT_MAX_BODY,
+    mask_url,
+    resolve_connect_timeout,
+    resolve_exchange,
+    resolve_url,
+)
 from vincent_core.errors import (
     CallTimeout,
     ConnectionLost,
+    MessageTooLarge,
     NoRoute,
     PublishFailed,
     Rejected,
@@ -21,9 +29,15 @@ from vincent_core.errors import (
 )
 from vincent_core.observe import CallOutcome
 from vincent_core.tap import Tap
-from vincent_core.transport.base import ConnectionState, Delivery, QueueInfo, Transport
+from vincent_core.transport.base import (
+    DIRECT_REPLY_TO,
+    ConnectionState,
+    Delivery,
+    QueueInfo,
+    Transport,
+)
 from vincent_core.wire.deadlines import now_ms, remaining_seconds
-from vincent_core.wire.envelope import Envelope, build_call, build_cast
+from vincent_core.wire.envelope import Envelope, build_call, build_cast, new_id
 from vincent_core.wire.replies import read_reply
 from vincent_core.wire.routing import check_key
 from vincent_core.wire.trace import TRACE_HEADER, current_trace
@@ -85,52 +99,102 @@ class Client:
 
     Every cast is confirmed by the broker before ``cast`` returns. Calls share one reply
     consumer (direct reply-to) and are matched to their caller by correlation id.
+
+    ``connect_timeout`` bounds connecting and the AMQP handshake (default 10 s, or
+    ``VINCENT_CONNECT_TIMEOUT``); ``max_body`` is the largest body sent (16 MiB, the
+    worker's own limit): a larger one raises ``MessageTooLarge`` before anything is
+    sent. ``transport=`` plugs in a transport of your own (e.g. a ``MemoryTransport``
+    in tests); the client connects it if needed and never closes it. Without it, every
+    client of a process and event loop shares one transport per URL.
     """
 
-    def __init__(self, url: str | None = None, *, exchange: str | None = None) -> None:
-        self.url = resolve_url(url)
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        exchange: str | None = None,
+        transport: Transport | None = None,
+        connect_timeout: float | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+    ) -> None:
+        self.url = resolve_url(url if transport is None else url or transport.masked_url)
         self.exchange = resolve_exchange(exchange)
-        self.masked_url = mask_url(self.url)
+        self.masked_url = mask_url(self.url) if transport is None else transport.masked_url
+        self.connect_timeout = resolve_connect_timeout(connect_timeout)
+        self.max_body = max_body
+        self._given = transport
         self._transport: Transport | None = None
         self._reply_to = ""
         self._pending: dict[str, asyncio.Future[Envelope]] = {}
         self._declared_exchange = False
         self._connecting: asyncio.Lock | None = None
+        self._pid = os.getpid()
 
     # -- life cycle ------------------------------------------------------------------
 
-    async def connect(self) -> Client:
-        """Connect (idempotent). ``async with`` does it for you."""
+    async def connect(self, *, timeout: float | None = None) -> Client:
+        """Connect (idempotent). ``async with`` does it for you.
+
+        ``timeout`` bounds this connect when it is shorter than ``connect_timeout``.
+        """
+        self._after_fork()
         if self._transport is not None:
             return self
         if self._connecting is None:
             self._connecting = asyncio.Lock()
         async with self._connecting:
             if self._transport is None:
-                transport = await transports.acquire(self.url)
-                try:
-                    if self.exchange:
-                        await transport.declare_exchange(self.exchange)
-                except BaseException:
-                    await transports.release(transport)
-                    raise
-                transport.add_state_listener(self._on_state)
-                transport.add_reply_loss_listener(
-                    lambda reason: self._fail_pending(
-                        ConnectionLost(f"{reason} while a call waited")
-                    )
-                )
-                self._transport = transport
-                if observe.observer is not None:
-                    observe.observer.connection(self.masked_url, transport.state)
+                await self._open(timeout)
         return self
 
+    async def _open(self, timeout: float | None) -> None:
+        if self._given is not None:
+            transport = self._given
+            if transport.state == "closed":
+                await transport.connect()
+        else:
+            transport = await transports.acquire(
+                self.url, connect_timeout=_shorter(self.connect_timeout, timeout)
+            )
+        try:
+            if self.exchange:
+                await transport.declare_exchange(self.exchange)
+        except BaseException:
+            if self._given is None:
+                await transports.release(transport)
+            raise
+        transport.add_state_listener(self._on_state)
+        transport.add_reply_loss_listener(self._on_reply_loss)
+        self._transport = transport
+        if observe.observer is not None:
+            observe.observer.connection(self.masked_url, transport.state)
+
+    def _after_fork(self) -> None:
+        """In a forked child, forget the parent's connection (it is the parent's to
+        use and close: touching it here would corrupt both) and connect anew."""
+        if self._pid == os.getpid():
+            return
+        self._pid = os.getpid()
+        if self._transport is not None:
+            _orphans.append(self._transport)
+        self._transport = None
+        self._reply_to = ""
+        self._pending = {}
+        self._connecting = None
+
     async def close(self) -> None:
-        """Fail pending calls and release the connection."""
+        """Fail pending calls and release the connection; nothing of this client stays
+        registered on a shared transport."""
+        self._after_fork()
         transport, self._transport = self._transport, None
         self._fail_pending(ConnectionLost("the client was closed"))
+        self._reply_to = ""
         if transport is not None:
-            await transports.release(transport)
+            transport.remove_state_listener(self._on_state)
+            transport.remove_reply_loss_listener(self._on_reply_loss)
+            transport.forget_replies(self._on_reply)
+            if self._given is None:
+                await transports.release(transport)
 
     async def __aenter__(self) -> Client:
         return await self.connect()
@@ -169,6 +233,9 @@ class Client:
                 ConnectionLost(f"the connection to {self.masked_url} dropped while a call waited")
             )
 
+    def _on_reply_loss(self, reason: str) -> None:
+        self._fail_pending(ConnectionLost(f"{reason} while a call waited"))
+
     def _fail_pending(self, error: VincentError) -> None:
         pending, self._pending = self._pending, {}
         for future in pending.values():
@@ -205,19 +272,29 @@ class Client:
             headers=_traced(headers),
             deadline=deadline,
         )
-        await self._connect_if_needed()
         try:
-            await self.transport.publish(envelope, mandatory=True, timeout=timeout)
+            await self.publish(envelope, mandatory=True, timeout=timeout)
         except NoRoute:
             if require_route:
                 raise
             log.warning("cast to %r: nothing is bound to it; the message was dropped", key)
         return envelope.message_id or ""
 
-    async def publish(self, envelope: Envelope, *, mandatory: bool = False) -> None:
-        """Publish an exact envelope (replay, dead-letter replay), confirmed."""
-        await self._connect_if_needed()
-        await self.transport.publish(envelope, mandatory=mandatory)
+    async def publish(
+        self, envelope: Envelope, *, mandatory: bool = False, timeout: float | None = 30.0
+    ) -> None:
+        """Publish an exact envelope (a cast, a replay), confirmed within ``timeout``
+        seconds: the envelope-level half of :meth:`cast`. Raises ``MessageTooLarge``
+        (before sending), ``NoRoute`` (``mandatory`` and unroutable), ``PublishFailed``
+        or ``ConnectionLost``."""
+        self._check_size(envelope)
+        await self._connect_if_needed(timeout)
+        await self.transport.publish(envelope, mandatory=mandatory, timeout=timeout)
+
+    def _check_size(self, envelope: Envelope) -> None:
+        size = len(envelope.body)
+        if size > self.max_body:
+            raise MessageTooLarge(envelope.routing_key, size, self.max_body)
 
     # -- call ------------------------------------------------------------------------
 
@@ -241,45 +318,31 @@ class Client:
         ``RemoteError`` when the handler raised, ``Rejected``, or ``ConnectionLost``.
         """
         check_key(key)
-        await self._connect_if_needed()
-        transport = self.transport
-        if not self._reply_to:
-            self._reply_to = await transport.replies(self._on_reply)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         envelope = build_call(
             self.exchange,
             key,
             {} if body is None else body,
             timeout=timeout,
-            reply_to=self._reply_to,
+            reply_to=self._reply_to or DIRECT_REPLY_TO,
             ttl=ttl,
             headers=_traced(headers),
             deadline=deadline,
         )
-        correlation_id = envelope.correlation_id or ""
-        wait = remaining_seconds(envelope.headers.get("x-vincent-deadline"), now_ms()) or 0.0
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Envelope] = loop.create_future()
-        self._pending[correlation_id] = future
-        timer = loop.call_later(wait, self._expire, correlation_id)
-        started = loop.time()
         outcome: CallOutcome = "connection-lost"
         try:
-            await transport.publish(envelope, mandatory=True, timeout=wait)
-            value = read_reply(await future, key)
+            answer = await self.request(envelope, timeout=timeout, started=started)
+            value = read_reply(answer, key)
             if reply is not None:
                 from vincent_core.validation import validate_reply
 
                 value = validate_reply(reply, value, key=key)
             outcome = "ok"
             return value
-        except (TimeoutError, PublishFailed) as exc:
-            if isinstance(exc, PublishFailed) and loop.time() - started < wait:
-                raise
-            # Not connected (or no confirm) until the call's time ran out: a timeout.
+        except CallTimeout:
             outcome = "timeout"
-            raise CallTimeout(
-                key, timeout, correlation_id=correlation_id, hint=await self._timeout_hint(key)
-            ) from None
+            raise
         except NoRoute:
             outcome = "no-route"
             raise
@@ -290,20 +353,62 @@ class Client:
             outcome = "rejected"
             raise
         finally:
-            timer.cancel()
+            watcher = observe.observer
+            if watcher is not None:
+                watcher.call(key, outcome, loop.time() - started)
+
+    async def request(
+        self, envelope: Envelope, *, timeout: float, started: float | None = None
+    ) -> Envelope:
+        """Send a prepared request envelope and return the reply envelope, as it came.
+
+        The envelope-level half of :meth:`call`, for tools that build their own
+        messages (the console, the test harness): its ``reply_to`` is set to this
+        client's reply address, and a ``correlation_id`` is added if missing. The wait
+        counts from ``started`` (the loop's clock; default now), connecting and starting
+        the reply consumer included, and ends at ``timeout`` or at the envelope's
+        ``x-vincent-deadline``, whichever comes first. Raises ``CallTimeout``,
+        ``NoRoute``, ``PublishFailed``, ``MessageTooLarge`` or ``ConnectionLost``.
+        """
+        self._check_size(envelope)
+        loop = asyncio.get_running_loop()
+        if started is None:
+            started = loop.time()
+        key = envelope.routing_key
+        if not envelope.correlation_id:
+            envelope.correlation_id = new_id()
+        correlation_id = envelope.correlation_id
+        inherited = remaining_seconds(envelope.headers.get("x-vincent-deadline"), now_ms())
+        wait = timeout if inherited is None else min(timeout, inherited)
+        ends = started + max(0.0, wait)
+        future: asyncio.Future[Envelope] = loop.create_future()
+        try:
+            async with asyncio.timeout_at(ends):
+                await self._connect_if_needed()
+                transport = self.transport
+                if not self._reply_to:
+                    self._reply_to = await transport.replies(
+                        self._on_reply, timeout=max(0.0, ends - loop.time())
+                    )
+                envelope.reply_to = self._reply_to
+                self._pending[correlation_id] = future
+                await transport.publish(
+                    envelope, mandatory=True, timeout=max(0.0, ends - loop.time())
+                )
+                return await future
+        except (TimeoutError, PublishFailed, ConnectionLost) as exc:
+            if not isinstance(exc, TimeoutError) and loop.time() < ends - 0.05:
+                raise
+            # Not connected, no confirm or no reply until the call's time ran out.
+            raise CallTimeout(
+                key, timeout, correlation_id=correlation_id, hint=await self._timeout_hint(key)
+            ) from None
+        finally:
             self._pending.pop(correlation_id, None)
             if future.done() and not future.cancelled():
                 # Failed while the publish still waited (connection lost): the publish's
                 # own error is raised instead; mark this one seen so asyncio does not log it.
                 future.exception()
-            watcher = observe.observer
-            if watcher is not None:
-                watcher.call(key, outcome, loop.time() - started)
-
-    def _expire(self, correlation_id: str) -> None:
-        future = self._pending.pop(correlation_id, None)
-        if future is not None and not future.done():
-            future.set_exception(TimeoutError())
 
     def _on_reply(self, reply: Envelope) -> bool:
         future = self._pending.pop(reply.correlation_id or "", None)
@@ -314,8 +419,13 @@ class Client:
         return True
 
     async def _timeout_hint(self, key: str) -> str:
+        # Asked after the call's time is up, so it may cost little: only on a live
+        # connection, and briefly (a call ends within its timeout + 0.5 s).
+        transport = self._transport
+        if transport is None or transport.state not in ("connected", "blocked"):
+            return "not connected to the broker"
         try:
-            info = await asyncio.wait_for(self.transport.inspect_queue(key), 2.0)
+            info = await asyncio.wait_for(transport.inspect_queue(key), _HINT_WAIT)
         except (VincentError, TimeoutError):
             return ""
         if info is not None and info.consumers == 0:
@@ -349,6 +459,19 @@ class Client:
         await self._connect_if_needed()
         return await self.transport.purge_queue(queue)
 
-    async def _connect_if_needed(self) -> None:
+    async def _connect_if_needed(self, timeout: float | None = None) -> None:
+        self._after_fork()
         if self._transport is None:
-            await self.connect()
+            await self.connect(timeout=timeout)
+
+
+def _shorter(first: float, second: float | None) -> float:
+    return first if second is None else max(0.001, min(first, second))
+
+
+#: what the "no consumers?" hint of a timed-out call may add to it
+_HINT_WAIT = 0.3
+
+#: transports of a parent process, kept (never used, never closed) in a forked child:
+#: closing them would unregister the parent's sockets from the selector they share
+_orphans: list[Transport] = []

@@ -7,11 +7,14 @@ import re
 from collections.abc import Mapping
 
 __all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_DEAD_LETTER_QUEUE",
     "DEFAULT_EXCHANGE",
+    "DEFAULT_MAX_BODY",
     "DEFAULT_URL",
     "mask_text",
     "mask_url",
+    "resolve_connect_timeout",
     "resolve_exchange",
     "resolve_url",
 ]
@@ -19,6 +22,10 @@ __all__ = [
 DEFAULT_URL = "amqp://guest:guest@localhost:5672/"
 DEFAULT_EXCHANGE = "vincent"
 DEFAULT_DEAD_LETTER_QUEUE = "vincent.dead"
+#: seconds to connect and finish the AMQP handshake (``VINCENT_CONNECT_TIMEOUT``)
+DEFAULT_CONNECT_TIMEOUT = 10.0
+#: the largest body vincent sends or handles (the worker applies the same limit)
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
 
 
 def resolve_url(url: str | None = None, environ: Mapping[str, str] | None = None) -> str:
@@ -37,6 +44,21 @@ def resolve_exchange(exchange: str | None = None, environ: Mapping[str, str] | N
     if exchange is not None:
         return exchange
     return env.get("VINCENT_EXCHANGE", DEFAULT_EXCHANGE)
+
+
+def resolve_connect_timeout(
+    timeout: float | None = None, environ: Mapping[str, str] | None = None
+) -> float:
+    """Seconds to connect: the argument, else ``VINCENT_CONNECT_TIMEOUT``, else 10."""
+    if timeout is not None:
+        return timeout
+    env = os.environ if environ is None else environ
+    text = env.get("VINCENT_CONNECT_TIMEOUT", "")
+    try:
+        value = float(text) if text else DEFAULT_CONNECT_TIMEOUT
+    except ValueError:
+        return DEFAULT_CONNECT_TIMEOUT
+    return value if value > 0 else DEFAULT_CONNECT_TIMEOUT
 
 
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://", re.I)

@@ -9,6 +9,7 @@
     │   └── AuthenticationFailed
     ├── ConnectionLost              the connection dropped while something waited on it
     ├── PublishFailed               the broker refused or did not confirm a publish
+    ├── MessageTooLarge             a body over the size limit, refused before sending
     ├── NoRoute                     nothing is bound to the key
     ├── CallTimeout (TimeoutError)  no reply within the call's timeout
     ├── Rejected                    every consumer rejected the call
@@ -32,6 +33,7 @@ __all__ = [
     "EncodeError",
     "FieldError",
     "InvalidMessage",
+    "MessageTooLarge",
     "NoRoute",
     "PublishFailed",
     "Rejected",
@@ -56,11 +58,14 @@ class ConnectionFailed(VincentError):
     """The broker could not be reached, or refused the connection.
 
     ``url`` is always the masked URL: a password never reaches a log or a terminal.
+    ``reply_code`` is the AMQP code of the broker's refusal (530: no such vhost, 403:
+    access refused), 0 when it never answered.
     """
 
-    def __init__(self, message: str, *, url: str = "") -> None:
+    def __init__(self, message: str, *, url: str = "", reply_code: int = 0) -> None:
         super().__init__(message)
         self.url = url
+        self.reply_code = reply_code
 
 
 class AuthenticationFailed(ConnectionFailed):
@@ -72,7 +77,25 @@ class ConnectionLost(VincentError):
 
 
 class PublishFailed(VincentError):
-    """The broker did not accept a publish (nack, closed channel, or no confirm in time)."""
+    """The broker did not accept a publish (nack, closed channel, or no confirm in time).
+
+    ``reply_code`` is the AMQP code when the broker closed the channel over it (406: over
+    its ``max_message_size``), 0 otherwise.
+    """
+
+    def __init__(self, message: str, *, reply_code: int = 0) -> None:
+        super().__init__(message)
+        self.reply_code = reply_code
+
+
+class MessageTooLarge(VincentError):
+    """A body over the size limit (``max_body``), refused before it was sent."""
+
+    def __init__(self, key: str, size: int, limit: int) -> None:
+        super().__init__(f"the body for {key!r} is {size} bytes, over the limit of {limit} bytes")
+        self.key = key
+        self.size = size
+        self.limit = limit
 
 
 class NoRoute(VincentError):

@@ -17,7 +17,7 @@ from vincent_core.observe import CallOutcome, MessageOutcome
 
 __all__ = ["MetricsServer", "PrometheusObserver", "app_health"]
 
-_STATES = ("connecting", "connected", "reconnecting", "closed")
+_STATES = ("connecting", "connected", "blocked", "reconnecting", "closed")
 
 
 class PrometheusObserver(observe.Observer):
@@ -154,7 +154,7 @@ def app_health(app: Any) -> HealthCheck:
         client, worker = app.client, app.worker
         if client is None or worker is None:
             return False, "not running"
-        if client.state != "connected":
+        if client.state not in ("connected", "blocked"):
             return False, f"connection {client.state}"
         idle = [
             r.listener.key
@@ -163,6 +163,9 @@ def app_health(app: Any) -> HealthCheck:
         ]
         if idle:
             return False, "not consuming: " + ", ".join(idle)
+        if client.state == "blocked":
+            # Consuming and acking go on; a restart would not lift the broker's alarm.
+            return True, "ok; publishing blocked by the broker (resource alarm)"
         return True, "ok"
 
     return check

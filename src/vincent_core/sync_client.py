@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Coroutine
 from concurrent.futures import Future
@@ -27,22 +28,40 @@ class SyncClient:
         client.close()
 
     It owns one background thread running an event loop and one connection; every
-    method may be called from any thread.
+    method may be called from any thread. Created before a ``fork()`` (gunicorn
+    ``--preload``, uwsgi without ``lazy-apps``), it connects anew in the child on first
+    use: the parent's thread does not exist there, and its connection stays the
+    parent's. ``options`` are :class:`Client`'s (``connect_timeout``, ``max_body``).
     """
 
-    def __init__(self, url: str | None = None, *, exchange: str | None = None) -> None:
+    def __init__(
+        self, url: str | None = None, *, exchange: str | None = None, **options: Any
+    ) -> None:
+        self._options: dict[str, Any] = {"exchange": exchange, **options}
+        self._url = url
+        self._closed = False
+        self._start()
+
+    def _start(self) -> None:
+        self._pid = os.getpid()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="vincent-sync-client", daemon=True
         )
         self._thread.start()
-        self._client = Client(url, exchange=exchange)
-        self._closed = False
+        self._client = Client(self._url, **self._options)
         try:
             self._run(self._client.connect())
         except BaseException:
             self._shutdown()
             raise
+
+    def _after_fork(self) -> None:
+        # The loop thread did not survive the fork, and the loop's selector is shared
+        # with the parent: closing (or even collecting) it here would unregister the
+        # parent's sockets. Keep it, untouched, and start afresh.
+        _inherited.append((self._loop, self._thread, self._client))
+        self._start()
 
     @property
     def masked_url(self) -> str:
@@ -58,6 +77,8 @@ class SyncClient:
         if self._closed:
             coroutine.close()
             raise RuntimeError("the SyncClient is closed")
+        if self._pid != os.getpid():
+            self._after_fork()
         future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
         return future.result()
 
@@ -78,6 +99,11 @@ class SyncClient:
     def close(self) -> None:
         """Close the connection and stop the loop thread (idempotent)."""
         if self._closed:
+            return
+        if self._pid != os.getpid():
+            # A forked child that never used it: the connection is the parent's.
+            self._closed = True
+            _inherited.append((self._loop, self._thread, self._client))
             return
         try:
             self._run(self._client.close())
@@ -100,3 +126,8 @@ class SyncClient:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+#: a forked child's copies of its parent's loops, threads and clients: never run,
+#: closed or collected there
+_inherited: list[tuple[asyncio.AbstractEventLoop, threading.Thread, Client]] = []

@@ -9,7 +9,7 @@ from pamqp.frame import marshal
 from pamqp.header import ContentHeader
 
 from vincent_core.errors import EncodeError
-from vincent_core.transport.amqp import to_properties
+from vincent_core.transport.amqp.properties import to_properties
 from vincent_core.transport.frames import ack_frame, publish_frames, reject_frame
 from vincent_core.wire.envelope import Envelope, build_call, build_cast
 

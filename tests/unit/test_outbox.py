@@ -10,7 +10,7 @@ import pytest
 
 from vincent_core.transport.acks import Settlements
 from vincent_core.transport.frames import ack_frame
-from vincent_core.transport.outbox import ConfirmDeadlines, Outbox
+from vincent_core.transport.amqp.outbox import ConfirmDeadlines, Outbox
 
 
 class FakeChannel:

@@ -60,18 +60,9 @@ async def _call(
                         "consumers: is a worker running?",
                     )
                     raise error
-            loop = asyncio.get_running_loop()
-            answer: asyncio.Future[Envelope] = loop.create_future()
-
-            def on_reply(reply: Envelope) -> bool:
-                if reply.correlation_id != envelope.correlation_id or answer.done():
-                    return False
-                answer.set_result(reply)
-                return True
-
-            reply_to = await client.transport.replies(on_reply)
-            await client.publish(envelope.with_changes(reply_to=reply_to), mandatory=True)
-            return await answer
+            # Client's envelope-level call: its reply consumer, and a request that
+            # leaves nothing registered once the client closes.
+            return await client.request(envelope.with_changes(), timeout=wait)
     except TimeoutError as exc:
         if isinstance(exc, CallTimeout):
             raise

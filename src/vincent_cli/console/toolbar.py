@@ -26,6 +26,7 @@ _PROMPT_EXCHANGE = 16
 #: how each connection state looks: (symbol, style class)
 STATES: dict[str, tuple[str, str]] = {
     "connected": ("●", "class:state.connected"),
+    "blocked": ("◍", "class:state.reconnecting"),  # resource alarm: publishes wait
     "connecting": ("◌", "class:state.connecting"),
     "reconnecting": ("◌", "class:state.reconnecting"),
     "closed": ("○", "class:state.closed"),

@@ -71,6 +71,8 @@ class Vincent:
         self.listeners: list[Listener] = []
         self._on_start: list[Hook] = []
         self._on_stop: list[Hook] = []
+        #: the loop time of the stop signal, while serve() stops: the grace counts from it
+        self._signalled_at: float | None = None
         self.worker: Worker | None = None
         self.client: Client | None = None
 
@@ -177,14 +179,26 @@ class Vincent:
                 await _call_hook(hook, client)
             yield client
         finally:
-            await worker.stop(grace)
+            # The grace counts from the signal (serve() notes when it came), and the
+            # whole stop ends within grace + 5 s whatever the broker does: the hooks get
+            # until grace + 2 s, the connection's close the rest.
+            loop = asyncio.get_running_loop()
+            since = self._signalled_at if self._signalled_at is not None else loop.time()
+            ends = since + grace
+            await worker.stop(max(0.0, ends - loop.time()))
             for hook in self._on_stop:
                 try:
-                    await _call_hook(hook, client)
+                    async with asyncio.timeout(max(0.5, ends + 2.0 - loop.time())):
+                        await _call_hook(hook, client)
+                except TimeoutError:
+                    log.error("on_stop hook %r did not finish in time; going on", hook)
                 except Exception:
                     log.exception("on_stop hook %r raised", hook)
-            await client.close()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(1.0, ends + 4.5 - loop.time())):
+                    await client.close()
             self.client = self.worker = None
+            self._signalled_at = None
 
     async def serve(
         self,
@@ -204,6 +218,7 @@ class Vincent:
             nonlocal signals
             signals += 1
             if signals == 1:
+                self._signalled_at = loop.time()
                 log.warning(
                     "%s: stopping; in-flight messages have %gs to finish",
                     signal.Signals(signum).name,

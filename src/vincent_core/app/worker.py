@@ -198,23 +198,33 @@ class Worker:
     async def stop(self, grace: float = 30.0) -> bool:
         """Stop consuming now; let handlers finish within ``grace`` seconds.
 
-        Returns True when everything in flight finished in time; unfinished messages are
-        returned to their queues (never lost).
+        The grace counts from this call, the consumer cancels included: a broker that
+        does not answer them (frozen, blocked) cannot stretch it. Returns True when
+        everything in flight finished in time; unfinished messages are returned to
+        their queues (never lost).
         """
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + grace
         self._stopping = True
         for task in (self._active_task, self._watchdog):
             if task is not None:
                 task.cancel()
+        cancels = []
         for running in self.running:
             subscription, running.subscription = running.subscription, None
             if subscription is not None:
-                with contextlib.suppress(Exception):
-                    await subscription.cancel()
+                cancels.append(subscription.cancel())
+        if cancels:
+            # Side by side, so that one slow cancel does not hold the others.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(ends):
+                    await asyncio.gather(*cancels, return_exceptions=True)
         waits = [r.dispatcher.idle.wait() for r in self.running]
         finished = True
         if waits:
             try:
-                await asyncio.wait_for(asyncio.gather(*waits), grace)
+                async with asyncio.timeout_at(ends):
+                    await asyncio.gather(*waits)
             except TimeoutError:
                 finished = False
                 pending = sum(len(r.dispatcher.in_flight) for r in self.running)
@@ -224,7 +234,9 @@ class Worker:
                     pending,
                 )
                 for running in self.running:
-                    await running.dispatcher.abandon()
+                    with contextlib.suppress(Exception, TimeoutError):
+                        async with asyncio.timeout(1.0):
+                            await running.dispatcher.abandon()
         # Threads still running a handler past the grace period must not hold the process:
         # their messages are already back in the queue.
         self.executor.shutdown(wait=False, cancel_futures=True)

@@ -17,11 +17,12 @@ from typing import Any
 from vincent_core.app.listener import Handler, Listener
 from vincent_core.app.service import Service, listener_for_service
 from vincent_core.app.typed import Refused
-from vincent_core.client import Client, _traced
+from vincent_core.client import Client
 from vincent_core.errors import ConfigurationError, NoRoute, Rejected
 from vincent_core.message import Message, RejectMessage, ThreadMessage
 from vincent_core.testing.records import SentMessage, decoded, over_the_wire
 from vincent_core.wire.envelope import Envelope, build_call, build_cast
+from vincent_core.wire.replies import build_ok_reply
 from vincent_core.wire.routing import topic_matches
 
 __all__ = ["FakeClient", "HandlerRun", "call_handler", "call_service", "fake_message"]
@@ -52,68 +53,33 @@ class FakeClient(Client):
         self.replies: dict[str, Any] = dict(replies or {})
         self.sent: list[SentMessage] = []
 
-    async def connect(self) -> Client:
+    async def connect(self, *, timeout: float | None = None) -> Client:
         raise ConfigurationError("a FakeClient does not connect: it only records")
 
-    async def cast(
-        self,
-        key: str,
-        body: Any = None,
-        *,
-        ttl: float | None = None,
-        headers: dict[str, Any] | None = None,
-        require_route: bool = False,
-        deadline: int | None = None,
-        timeout: float | None = 30.0,
-    ) -> str:
-        envelope = build_cast(
-            self.exchange,
-            key,
-            {} if body is None else body,
-            ttl=ttl,
-            headers=_traced(headers),
-            deadline=deadline,
-        )
+    # Client builds every cast and call (trace header, deadline, size limit) and hands
+    # the envelope to these two: the fake records it instead of sending it.
+    async def publish(
+        self, envelope: Envelope, *, mandatory: bool = False, timeout: float | None = 30.0
+    ) -> None:
+        self._check_size(envelope)
         self.sent.append(SentMessage.from_envelope(envelope))
-        return envelope.message_id or ""
 
-    async def call(
-        self,
-        key: str,
-        body: Any = None,
-        *,
-        timeout: float = 10.0,
-        ttl: float | None = None,
-        headers: dict[str, Any] | None = None,
-        deadline: int | None = None,
-        reply: Any = None,
-    ) -> Any:
-        envelope = build_call(
-            self.exchange,
-            key,
-            {} if body is None else body,
-            timeout=timeout,
-            reply_to=FAKE_REPLY_TO,
-            ttl=ttl,
-            headers=_traced(headers),
-            deadline=deadline,
-        )
+    async def request(
+        self, envelope: Envelope, *, timeout: float, started: float | None = None
+    ) -> Envelope:
+        self._check_size(envelope)
+        envelope.reply_to = FAKE_REPLY_TO
         request = SentMessage.from_envelope(envelope)
         self.sent.append(request)
-        canned = self._reply_for(key)
-        if isinstance(canned, BaseException):
-            raise canned
-        if callable(canned):
-            canned = canned(request.body)
-            if inspect.isawaitable(canned):
-                canned = await canned
+        reply = self._reply_for(envelope.routing_key)
+        if isinstance(reply, BaseException):
+            raise reply
+        if callable(reply):
+            reply = reply(request.body)
+            if inspect.isawaitable(reply):
+                reply = await reply
         # What the caller gets is what survives the wire (tuples become lists).
-        value = over_the_wire(canned)
-        if reply is not None:
-            from vincent_core.validation import validate_reply
-
-            value = validate_reply(reply, value, key=key)
-        return value
+        return build_ok_reply(envelope, reply)
 
     def _reply_for(self, key: str) -> Any:
         if key in self.replies:

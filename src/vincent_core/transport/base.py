@@ -39,7 +39,9 @@ __all__ = [
 
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 
-ConnectionState = Literal["connecting", "connected", "reconnecting", "closed"]
+#: ``blocked``: connected, but the broker blocks publishing (a memory or disk alarm);
+#: consuming and acking go on
+ConnectionState = Literal["connecting", "connected", "blocked", "reconnecting", "closed"]
 StateListener = Callable[[ConnectionState], None]
 
 
@@ -116,15 +118,53 @@ class Transport(abc.ABC):
         self._state: ConnectionState = "closed"
         self._listeners: list[StateListener] = []
         self._reply_loss_listeners: list[Callable[[str], None]] = []
+        self._reply_handlers: list[ReplyHandler] = []
 
     @property
     def state(self) -> ConnectionState:
         """The connection's state now."""
         return self._state
 
+    @property
+    def blocked(self) -> bool:
+        """True while the broker blocks this transport's publishes (a resource alarm)."""
+        return self._state == "blocked"
+
     def add_state_listener(self, listener: StateListener) -> None:
         """Call ``listener`` on every state change."""
         self._listeners.append(listener)
+
+    def remove_state_listener(self, listener: StateListener) -> None:
+        """Stop calling ``listener`` (missing is fine)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def remove_reply_loss_listener(self, listener: Callable[[str], None]) -> None:
+        """Stop calling ``listener`` (missing is fine)."""
+        if listener in self._reply_loss_listeners:
+            self._reply_loss_listeners.remove(listener)
+
+    def forget_replies(self, handler: ReplyHandler) -> None:
+        """Unregister a reply handler from :meth:`replies` (missing is fine)."""
+        if handler in self._reply_handlers:
+            self._reply_handlers.remove(handler)
+
+    def registrations(self) -> tuple[int, int, int]:
+        """How many state listeners, reply-loss listeners and reply handlers are
+        registered: a closed client leaves none of its own behind."""
+        return len(self._listeners), len(self._reply_loss_listeners), len(self._reply_handlers)
+
+    def _add_reply_handler(self, handler: ReplyHandler) -> None:
+        if handler not in self._reply_handlers:
+            self._reply_handlers.append(handler)
+
+    def _deliver_reply(self, envelope: Envelope) -> None:
+        """Hand a reply to the handler waiting for it, or count it as unclaimed."""
+        for handler in self._reply_handlers:
+            if handler(envelope):
+                return
+        # A late reply (its caller gave up) or a stray one: never anyone else's.
+        self.unclaimed_replies += 1
 
     def add_reply_loss_listener(self, listener: Callable[[str], None]) -> None:
         """Call ``listener(reason)`` when replies on their way can no longer arrive.
@@ -194,10 +234,12 @@ class Transport(abc.ABC):
         """Take one message (``basic.get``, to be acked or rejected), or ``None``."""
 
     @abc.abstractmethod
-    async def replies(self, handler: ReplyHandler) -> str:
+    async def replies(self, handler: ReplyHandler, *, timeout: float | None = None) -> str:
         """Register a reply handler and return the address to put in ``reply_to``.
 
         Replies arrive through direct reply-to, on the channel requests are published
         on. Several handlers may share one address: each reply goes to the first that
-        returns True (it was waiting for that correlation id).
+        returns True (it was waiting for that correlation id). Raises
+        ``ConnectionLost`` when the reply consumer cannot start within ``timeout``;
+        :meth:`forget_replies` unregisters.
         """

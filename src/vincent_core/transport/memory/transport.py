@@ -86,7 +86,6 @@ class MemoryTransport(Transport):
         self._broker: MemoryBroker | None = None
         self._connection: Connection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._reply_handlers: list[ReplyHandler] = []
         # What this connection declared and bound, declared again for a consumer whose
         # queue is deleted under it (as the AMQP transport does).
         self._queues: dict[str, QueueSpec] = {}
@@ -248,10 +247,9 @@ class MemoryTransport(Transport):
         unacked = broker.get(connection, queue)
         return _MemoryDelivery(broker, unacked) if unacked is not None else None
 
-    async def replies(self, handler: ReplyHandler) -> str:
+    async def replies(self, handler: ReplyHandler, *, timeout: float | None = None) -> str:
         broker, connection = self._live("start reply consumer")
-        if handler not in self._reply_handlers:
-            self._reply_handlers.append(handler)
+        self._add_reply_handler(handler)
         return broker.start_replies(connection)
 
     def _on_reply(self, envelope: Envelope) -> None:
@@ -262,10 +260,3 @@ class MemoryTransport(Transport):
                 loop.call_soon_threadsafe(self._deliver_reply, envelope)
             except RuntimeError:  # closed in between
                 self.unclaimed_replies += 1
-
-    def _deliver_reply(self, envelope: Envelope) -> None:
-        for handler in list(self._reply_handlers):
-            if handler(envelope):
-                return
-        # A late reply (its caller gave up) or a stray one: never anyone else's.
-        self.unclaimed_replies += 1

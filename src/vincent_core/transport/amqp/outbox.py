@@ -23,20 +23,16 @@ from typing import Any
 from aiormq.abc import ChannelFrame
 
 from vincent_core.transport.acks import Settlements
+from vincent_core.transport.amqp.seam import (
+    AbstractChannel,
+    AbstractConnection,
+    channel_open,
+    write_queue,
+)
 
-__all__ = ["ConfirmDeadlines", "Outbox", "channel_open", "settle_confirms_in_order"]
+__all__ = ["ConfirmDeadlines", "Outbox"]
 
 _SWEEP_INTERVAL = 0.25
-
-
-def channel_open(channel: Any) -> bool:
-    """True while frames may still be sent on ``channel``.
-
-    aiormq marks a channel the broker closed (it has queued the ``close-ok``) before
-    ``is_closed`` turns true; a frame sent after that ``close-ok`` would be a
-    connection error (504), not just a lost ack.
-    """
-    return not channel.is_closed and not channel._Channel__close_event.is_set()
 
 
 class _Batch:
@@ -72,14 +68,14 @@ class Outbox:
 
     __slots__ = ("_batch", "_loop", "_parts", "_queue", "_sender")
 
-    def __init__(self, connection: Any) -> None:
-        self._queue: asyncio.Queue[Any] = connection.write_queue
+    def __init__(self, connection: AbstractConnection) -> None:
+        self._queue: asyncio.Queue[Any] = write_queue(connection)
         self._loop = asyncio.get_running_loop()
-        self._parts: list[tuple[Any, bytes | Settlements]] = []
+        self._parts: list[tuple[AbstractChannel, bytes | Settlements]] = []
         self._batch: _Batch | None = None
         self._sender: asyncio.Task[None] | None = None
 
-    def write(self, channel: Any, data: bytes | Settlements) -> None:
+    def write(self, channel: AbstractChannel, data: bytes | Settlements) -> None:
         """Send ``data`` (whole frames of ``channel``, or a consumer channel's
         settlements, rendered when sent) with the rest of this iteration's frames."""
         self._parts.append((channel, data))
@@ -103,7 +99,7 @@ class Outbox:
             return b""  # abandoned with its connection
         self._batch = None
         parts, self._parts = self._parts, []
-        last: Any = None
+        last: AbstractChannel | None = None
         sendable = False
         payload: list[bytes] = []
         for channel, data in parts:
@@ -133,37 +129,6 @@ class Outbox:
         if self._sender is not None:
             self._sender.cancel()
             self._sender = None
-
-
-def settle_confirms_in_order(channel: Any) -> None:
-    """Make ``channel`` settle a ``multiple`` confirm without scanning every pending one.
-
-    aiormq answers each ``basic.ack`` with ``multiple=True`` by walking *all* pending
-    confirmations and scheduling one callback per settled one: with 1,000 casts in
-    flight that was 40 % of a cast's time. Pending confirmations sit in
-    ``channel.confirmations`` in delivery-tag order (they are added as tags are handed
-    out), so the settled ones are a prefix: walk it and stop at the first later tag.
-    (A returned message's marker is re-added at the end; the next ack that covers it
-    removes it, and until then it is harmless.)
-    """
-    confirm_one = channel._confirm_delivery
-    confirmations: dict[int, Any] = channel.confirmations
-
-    async def on_confirm(frame: Any) -> None:
-        last = frame.delivery_tag
-        if getattr(frame, "multiple", False):
-            settled = []
-            for tag in confirmations:
-                if tag > last:
-                    break
-                settled.append(tag)
-        else:
-            settled = [last] if last in confirmations else []
-        for tag in settled:
-            confirm_one(tag, frame)
-
-    # The channel's reader looks the handler up on the instance for every frame.
-    channel._on_confirm_frame = on_confirm
 
 
 class ConfirmDeadlines:
