@@ -47,7 +47,7 @@ __all__ = ["Client", "KeyProxy"]
 log = logging.getLogger("vincent.client")
 
 
-def _traced(headers: dict[str, Any] | None) -> dict[str, Any] | None:
+def traced(headers: dict[str, Any] | None) -> dict[str, Any] | None:
     """The headers with the trace of the message being handled, if any.
 
     A root message (sent outside any handler) carries no trace header: its receiver
@@ -269,7 +269,7 @@ class Client:
             key,
             {} if body is None else body,
             ttl=ttl,
-            headers=_traced(headers),
+            headers=traced(headers),
             deadline=deadline,
         )
         try:
@@ -327,7 +327,7 @@ class Client:
             timeout=timeout,
             reply_to=self._reply_to or DIRECT_REPLY_TO,
             ttl=ttl,
-            headers=_traced(headers),
+            headers=traced(headers),
             deadline=deadline,
         )
         outcome: CallOutcome = "connection-lost"
@@ -357,6 +357,14 @@ class Client:
             if watcher is not None:
                 watcher.call(key, outcome, loop.time() - started)
 
+    async def reply_address(self, *, timeout: float | None = None) -> str:
+        """The ``reply_to`` of this client's requests (connecting and starting the
+        reply consumer on first use, within ``timeout`` seconds)."""
+        await self._connect_if_needed(timeout)
+        if not self._reply_to:
+            self._reply_to = await self.transport.replies(self._on_reply, timeout=timeout)
+        return self._reply_to
+
     async def request(
         self, envelope: Envelope, *, timeout: float, started: float | None = None
     ) -> Envelope:
@@ -384,13 +392,8 @@ class Client:
         future: asyncio.Future[Envelope] = loop.create_future()
         try:
             async with asyncio.timeout_at(ends):
-                await self._connect_if_needed()
+                envelope.reply_to = await self.reply_address(timeout=max(0.0, ends - loop.time()))
                 transport = self.transport
-                if not self._reply_to:
-                    self._reply_to = await transport.replies(
-                        self._on_reply, timeout=max(0.0, ends - loop.time())
-                    )
-                envelope.reply_to = self._reply_to
                 self._pending[correlation_id] = future
                 await transport.publish(
                     envelope, mandatory=True, timeout=max(0.0, ends - loop.time())

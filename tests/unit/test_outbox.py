@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from vincent_core.transport.acks import Settlements
-from vincent_core.transport.frames import ack_frame
 from vincent_core.transport.amqp.outbox import ConfirmDeadlines, Outbox
+from vincent_core.transport.frames import ack_frame
 
 
 class FakeChannel:

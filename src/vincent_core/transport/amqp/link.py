@@ -106,11 +106,13 @@ class Link:
 
     async def _connect_one(self, url: str) -> AbstractConnection:
         masked = mask_url(url)
-        name = f"vincent {self.role}"
+        # Named after its job in the management UI, unless the URL names it (?name=).
+        named = "name=" in url.partition("?")[2]
+        properties = None if named else {"connection_name": f"vincent {self.role}"}
         try:
             async with asyncio.timeout(self.connect_timeout):
                 connection: AbstractConnection = await aiormq.connect(
-                    url, client_properties={"connection_name": name}
+                    url, client_properties=properties
                 )
                 return connection
         except TimeoutError:

@@ -256,7 +256,7 @@ class Publisher:
     def _nacked(self, channel: AbstractChannel) -> None:
         if channel is self.channel and self._nacks.nacked():
             self._channel_lost(
-                channel, self.link.connection, f"{self._nacks.count} publishes in a row nacked"
+                channel, self.link.connection, f"{self._nacks.count} publishes in a row were nacked"
             )
 
 

@@ -153,6 +153,10 @@ def publish_failure(exc: BaseException, key: str, masked: str) -> VincentError:
         # No such exchange: the sender's configuration, not this message.
         return ConfigurationError(f"publish to {key!r}: {reason(exc)}")
     if isinstance(exc, aiormq.exceptions.ChannelPreconditionFailed):
+        if "larger than" not in reason(exc):
+            # A malformed message (an invalid expiration, reply_to without its
+            # consumer): the sender's input, not the broker's refusal of the message.
+            return ConfigurationError(f"publish to {key!r}: {reason(exc)}")
         code = 406
     elif isinstance(exc, aiormq.exceptions.ChannelAccessRefused):
         code = 403
