@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Literal
 
 import aiormq
+from pamqp.common import FieldTable
 
 from vincent_core.config import mask_url
 from vincent_core.errors import (
@@ -108,7 +109,9 @@ class Link:
         masked = mask_url(url)
         # Named after its job in the management UI, unless the URL names it (?name=).
         named = "name=" in url.partition("?")[2]
-        properties = None if named else {"connection_name": f"vincent {self.role}"}
+        properties: FieldTable | None = None
+        if not named:
+            properties = FieldTable({"connection_name": f"vincent {self.role}"})
         try:
             async with asyncio.timeout(self.connect_timeout):
                 connection: AbstractConnection = await aiormq.connect(
