@@ -228,7 +228,10 @@ class Client:
     def _on_state(self, state: ConnectionState) -> None:
         if observe.observer is not None:
             observe.observer.connection(self.masked_url, state)
-        if state in ("reconnecting", "closed"):
+        # A lost publishing connection takes the reply consumer with it: the transport
+        # says so through the reply-loss listener. The consuming connection's loss
+        # leaves calls waiting on their replies.
+        if state == "closed":
             self._fail_pending(
                 ConnectionLost(f"the connection to {self.masked_url} dropped while a call waited")
             )

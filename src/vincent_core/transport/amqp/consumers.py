@@ -27,7 +27,7 @@ from vincent_core.transport.amqp.seam import (
     DeliveredMessage,
     channel_open,
 )
-from vincent_core.transport.amqp.translate import close_cause
+from vincent_core.transport.amqp.translate import closing_cause
 from vincent_core.transport.base import Delivery, DeliveryHandler, Subscription
 from vincent_core.transport.frames import ack_frame, reject_frame
 
@@ -141,7 +141,9 @@ class Consumer(Subscription):
             lambda _tag: self._lost(lease, connection, "cancelled by the broker")
         )
         channel.closing.add_done_callback(
-            lambda closing: self._lost(lease, connection, f"lost its channel ({_cause(closing)})")
+            lambda closing: self._lost(
+                lease, connection, f"lost its channel ({closing_cause(closing)})"
+            )
         )
 
     def _lost(self, lease: _Lease, connection: AbstractConnection, reason: str) -> None:
@@ -179,8 +181,3 @@ class Consumer(Subscription):
                 async with asyncio.timeout(timeout):
                     await outbox.flush()
                     await channel.close()
-
-
-def _cause(closing: asyncio.Future[Any]) -> str:
-    exc = None if closing.cancelled() else closing.exception()
-    return close_cause(exc)

@@ -36,7 +36,12 @@ from vincent_core.transport.amqp.seam import (
     register_confirm,
     settle_confirms_in_order,
 )
-from vincent_core.transport.amqp.translate import close_cause, publish_failure, translate_errors
+from vincent_core.transport.amqp.translate import (
+    close_cause,
+    closing_cause,
+    publish_failure,
+    translate_errors,
+)
 from vincent_core.transport.base import DIRECT_REPLY_TO
 from vincent_core.transport.frames import publish_frames
 from vincent_core.wire.envelope import Envelope, new_id
@@ -93,7 +98,7 @@ class Publisher:
         # exchange; 406: too large) or a quorum queue's leader dies beside it; reopen it
         # at once, so the reply consumer is back before the next call needs it.
         channel.closing.add_done_callback(
-            lambda closing: self._channel_lost(channel, connection, _cause(closing))
+            lambda closing: self._channel_lost(channel, connection, closing_cause(closing))
         )
         return channel
 
@@ -263,11 +268,6 @@ class Publisher:
 def _seen(task: asyncio.Future[None]) -> None:
     if not task.cancelled():
         task.exception()
-
-
-def _cause(closing: asyncio.Future[Any]) -> str:
-    exc = None if closing.cancelled() else closing.exception()
-    return close_cause(exc)
 
 
 async def _retire(channel: AbstractChannel) -> None:

@@ -8,8 +8,10 @@ user or password, 406 on a publish a message the broker will not take (over its
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiormq
@@ -27,6 +29,7 @@ from vincent_core.errors import (
 
 __all__ = [
     "close_cause",
+    "closing_cause",
     "connect_failure",
     "publish_failure",
     "reason",
@@ -72,6 +75,11 @@ def reason(exc: BaseException) -> str:
 def close_cause(exc: BaseException | None) -> str:
     """Why a channel or connection closed, from the exception it closed with."""
     return "closed" if exc is None else reason(exc)
+
+
+def closing_cause(closing: asyncio.Future[Any]) -> str:
+    """Why a channel closed, from its (done) ``closing`` future."""
+    return close_cause(None if closing.cancelled() else closing.exception())
 
 
 def _who(url: str) -> tuple[str, str]:
