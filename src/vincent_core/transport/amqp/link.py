@@ -202,14 +202,14 @@ class Link:
                 self.outbox.abandon()
             self._set("reconnecting")
             log.warning(
-                "%s connection to %s lost (%s); reconnecting", self.role, self.masked_url, cause
+                "%s connection to %s lost; reconnecting (%s)", self.role, self.masked_url, cause
             )
             self._on_lost(cause)
             attempt = 0
             while not self._closing:
                 try:
                     await self._open()
-                    log.warning("%s connection to %s is back", self.role, self.masked_url)
+                    log.warning("%s connection: reconnected to %s", self.role, self.masked_url)
                     break
                 except VincentError as exc:
                     delay = backoff(attempt)
