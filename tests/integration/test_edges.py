@@ -71,7 +71,7 @@ async def test_a_memory_alarm_does_not_stall_consumers_or_their_acks(
     async def publishes(msg: Message) -> None:
         # Publishing under an alarm blocks this process's publishing connection.
         with contextlib.suppress(PublishFailed):
-            await msg.client.cast(ns("elsewhere"), {"n": 1}, timeout=1)
+            await msg.cast(ns("elsewhere"), {"n": 1}, timeout=1)
 
     @app.listen(ns("sink"))
     async def sink(msg: Message) -> None:

@@ -13,10 +13,15 @@ from vincent_core.transport.amqp.outbox import ConfirmDeadlines, Outbox
 from vincent_core.transport.frames import ack_frame
 
 
-class FakeChannel:
+class _FakeChannel:
     def __init__(self) -> None:
         self.is_closed = False
         self._Channel__close_event = asyncio.Event()
+
+
+def FakeChannel() -> Any:
+    """An aiormq channel as far as the outbox looks at one."""
+    return _FakeChannel()
 
 
 def connection(size: int = 10) -> Any:
