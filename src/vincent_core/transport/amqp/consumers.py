@@ -127,7 +127,7 @@ class Consumer(Subscription):
             finally:
                 lease.busy -= 1
                 if (self.cancelled or lease.retired) and lease.busy == 0:
-                    await self._close_channel(channel, outbox)
+                    await self._close_channel(lease, outbox)
 
         ok = await channel.basic_consume(self.queue, on_message, exclusive=self.exclusive)
         self.tag = ok.consumer_tag or ""
@@ -151,7 +151,7 @@ class Consumer(Subscription):
             return
         lease.retired = True
         if lease.busy == 0 and self.outbox is not None:
-            self.spawn(self._close_channel(lease.channel, self.outbox))
+            self.spawn(self._close_channel(lease, self.outbox))
         self.restart(self, connection, reason)
 
     async def cancel(self) -> None:
@@ -167,17 +167,21 @@ class Consumer(Subscription):
                 await outbox.flush()
                 await lease.channel.basic_cancel(self.tag)
         if lease.busy == 0:
-            await self._close_channel(lease.channel, outbox, self.timeout)
+            await self._close_channel(lease, outbox, self.timeout)
 
     @staticmethod
-    async def _close_channel(
-        channel: AbstractChannel, outbox: Outbox, timeout: float = 10.0
-    ) -> None:
+    async def _close_channel(lease: _Lease, outbox: Outbox, timeout: float = 10.0) -> None:
         # Deliveries still being handled need the channel to be acked on; the last one
         # to finish closes it (prefetched, unstarted ones then return to the queue).
         # Its acks must reach the broker before the close, or they become redeliveries.
-        if channel_open(channel):
-            with contextlib.suppress(aiormq.exceptions.AMQPError, ConnectionError, TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await outbox.flush()
+        channel = lease.channel
+        if not channel_open(channel):
+            return
+        with contextlib.suppress(aiormq.exceptions.AMQPError, ConnectionError, TimeoutError):
+            async with asyncio.timeout(timeout):
+                await outbox.flush(written=True)
+                # A delivery that arrived before the cancel-ok may have started its
+                # handler during that wait: closing now would cancel it after it did
+                # its work and before its ack. It closes the channel when it is done.
+                if lease.busy == 0:
                     await channel.close()
