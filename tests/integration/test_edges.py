@@ -336,3 +336,43 @@ async def test_closed_clients_leave_nothing_on_the_shared_transport(
                 assert client.transport is transport
                 assert await client.call(ns("echo"), {"n": n}, timeout=5) == {"n": n}
         assert transport.registrations() == before
+
+
+# -- the two connections, each on its own ----------------------------------------------
+
+
+def _close_connections_named(node: Any, name: str) -> int:
+    listed = node.rabbitmqctl(
+        "list_connections", "--quiet", "--no-table-headers", "pid", "client_properties"
+    )
+    pids = [line.split("\t", 1)[0] for line in listed.splitlines() if name in line]
+    assert pids, listed
+    for pid in pids:
+        node.rabbitmqctl("close_connection", pid, "closed by the test")
+    return len(pids)
+
+
+async def test_losing_the_consuming_connection_alone_restores_the_consumers(
+    fresh_rabbit_node: Any, exchange: str, ns: Any
+) -> None:
+    url = fresh_rabbit_node.url
+    app = Vincent(url, exchange=exchange)
+
+    @app.listen(ns("echo"))
+    async def echo(msg: Message) -> Any:
+        return msg.body
+
+    async with app.running(grace=1) as client:
+        assert await client.call(ns("echo"), 1, timeout=5) == 1
+        transport = client.transport
+        states: list[str] = []
+        transport.add_state_listener(states.append)
+        closed = await asyncio.to_thread(
+            _close_connections_named, fresh_rabbit_node, "vincent consume"
+        )
+        assert closed == 1
+        await eventually(lambda: "reconnecting" in states and transport.state == "connected")
+        # The publishing connection never dropped: its reply consumer is the same one,
+        # and the restored consumer answers.
+        assert await client.call(ns("echo"), 2, timeout=10) == 2
+        transport.remove_state_listener(states.append)

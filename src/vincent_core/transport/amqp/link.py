@@ -211,13 +211,15 @@ class Link:
                     await self._open()
                     log.warning("%s connection: reconnected to %s", self.role, self.masked_url)
                     break
-                except VincentError as exc:
+                except Exception as exc:
                     delay = backoff(attempt)
                     attempt += 1
                     # A topology the broker now refuses (someone redeclared a queue with
-                    # other arguments) is worth shouting about, but giving up would
-                    # leave the process connected to nothing: keep trying.
-                    level = logging.ERROR if isinstance(exc, ConfigurationError) else logging.DEBUG
+                    # other arguments) is worth shouting about, and so is anything that
+                    # is not a VincentError (a bug), but giving up would leave the
+                    # process connected to nothing: keep trying.
+                    loud = isinstance(exc, ConfigurationError) or not isinstance(exc, VincentError)
+                    level = logging.ERROR if loud else logging.DEBUG
                     log.log(
                         level,
                         "reconnect to %s failed (%s); next in %ss",
