@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from vincent_core.transport.amqp.properties import to_envelope, to_properties
 from vincent_core.transport.amqp.transport import DEFAULT_CONNECT_TIMEOUT, AmqpTransport
 
-__all__ = ["DEFAULT_CONNECT_TIMEOUT", "AmqpTransport"]
+__all__ = ["DEFAULT_CONNECT_TIMEOUT", "AmqpTransport", "to_envelope", "to_properties"]
