@@ -121,6 +121,12 @@ class Consumer(Subscription):
 
         async def on_message(message: DeliveredMessage) -> None:
             delivery = AmqpDelivery(message, channel, outbox, settlements)
+            if self.cancelled:
+                # Sent before the broker saw our basic.cancel: hand it back unhandled.
+                # Running it now could race the channel's close and leave its work
+                # done but unacked, to be done again elsewhere.
+                await delivery.reject(requeue=True)
+                return
             lease.busy += 1
             try:
                 await self.handler(delivery)
