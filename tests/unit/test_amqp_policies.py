@@ -109,3 +109,28 @@ def test_properties_round_trip() -> None:
     envelope.timestamp = 1_700_000_000
     back = to_envelope(to_properties(envelope), envelope.body, exchange="x", routing_key="file.get")
     assert back == envelope
+
+
+async def test_a_future_aiormq_cancels_is_a_lost_connection_not_our_cancellation() -> None:
+    import asyncio
+
+    from vincent_core.transport.amqp.translate import translate_errors
+
+    pending: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def wait() -> None:
+        with translate_errors(MASKED, "declare"):
+            await pending
+
+    waiting = asyncio.ensure_future(wait())
+    await asyncio.sleep(0)
+    pending.cancel()  # as aiormq does to what is pending on a connection it gives up
+    with pytest.raises(ConnectionLost, match="declare: connection to"):
+        await waiting
+
+    pending = asyncio.get_running_loop().create_future()
+    cancelled = asyncio.ensure_future(wait())
+    await asyncio.sleep(0)
+    cancelled.cancel()  # the caller's own cancellation stays one
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled

@@ -30,7 +30,11 @@ from vincent_core.errors import (
 from vincent_core.transport.amqp.outbox import Outbox
 from vincent_core.transport.amqp.policies import backoff
 from vincent_core.transport.amqp.seam import AbstractConnection, frame_max, watch_blocked
-from vincent_core.transport.amqp.translate import close_cause, connect_failure
+from vincent_core.transport.amqp.translate import (
+    cancelled_by_aiormq,
+    close_cause,
+    connect_failure,
+)
 
 __all__ = ["Link", "LinkState"]
 
@@ -118,6 +122,12 @@ class Link:
                     url, client_properties=properties
                 )
                 return connection
+        except asyncio.CancelledError:
+            if not cancelled_by_aiormq():
+                raise
+            raise ConnectionFailed(
+                f"cannot connect to {masked}: the attempt was given up", url=masked
+            ) from None
         except TimeoutError:
             raise ConnectionFailed(
                 f"cannot connect to {masked}: no AMQP handshake within "

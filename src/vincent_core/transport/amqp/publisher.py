@@ -37,6 +37,7 @@ from vincent_core.transport.amqp.seam import (
     settle_confirms_in_order,
 )
 from vincent_core.transport.amqp.translate import (
+    cancelled_by_aiormq,
     close_cause,
     closing_cause,
     publish_failure,
@@ -237,6 +238,14 @@ class Publisher:
             self._deadlines.add(confirmation, timeout)
         try:
             result = await confirmation
+        except asyncio.CancelledError:
+            if not cancelled_by_aiormq():
+                raise
+            # aiormq gave the connection up and cancelled the confirms still pending.
+            raise ConnectionLost(
+                f"publish to {key!r}: connection to {link.masked_url} lost before the "
+                "confirm (the message may or may not be in the broker)"
+            ) from None
         except TimeoutError:
             state = "it is blocked by the broker" if link.blocked else "no confirm"
             raise PublishFailed(

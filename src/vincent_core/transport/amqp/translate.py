@@ -28,6 +28,7 @@ from vincent_core.errors import (
 )
 
 __all__ = [
+    "cancelled_by_aiormq",
     "close_cause",
     "closing_cause",
     "connect_failure",
@@ -70,6 +71,19 @@ def reason(exc: BaseException) -> str:
         if text:
             return str(text)
     return str(exc) or type(exc).__name__
+
+
+def cancelled_by_aiormq() -> bool:
+    """True when a ``CancelledError`` just caught is aiormq's, not ours.
+
+    aiormq cancels the futures still pending on a connection it gives up (missed
+    heartbeats, a closed socket): confirms, RPC answers. Awaiting one then raises
+    ``CancelledError`` in a task nobody cancelled; letting that out of ``cast()`` would
+    look like the caller's own cancellation. A task that *is* being cancelled (a
+    timeout, a shutdown) has ``cancelling()`` set and must see its cancellation.
+    """
+    task = asyncio.current_task()
+    return task is not None and not task.cancelling()
 
 
 def close_cause(exc: BaseException | None) -> str:
@@ -190,6 +204,10 @@ def translate_errors(masked_url: str, what: str) -> Iterator[None]:
     try:
         yield
     except VincentError:
+        raise
+    except asyncio.CancelledError:
+        if cancelled_by_aiormq():
+            raise ConnectionLost(f"{what}: connection to {masked_url} lost") from None
         raise
     except aiormq.exceptions.PublishError as exc:
         raise publish_failure(exc, "", masked_url) from None
