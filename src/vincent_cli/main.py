@@ -8,6 +8,7 @@ when it runs, so ``vincent --help`` pays for none of them.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from typing import Annotated, NoReturn
