@@ -9,7 +9,7 @@ _vincent()
         w="${COMP_WORDS[i]}"
         if [ -z "$cmd" ]; then
             case "$w" in
-                -b|--broker|--exchange|--context|--output) i=$((i + 1)) ;;
+                -b|--broker|--exchange|--context|--connect-timeout|--output) i=$((i + 1)) ;;
                 -*) ;;
                 *) cmd="$w" ;;
             esac
@@ -27,10 +27,11 @@ _vincent()
                 -b|--broker) :; return ;;
                 --exchange) :; return ;;
                 --context) :; return ;;
+                --connect-timeout) :; return ;;
                 --output) COMPREPLY=($(compgen -W "json pretty raw" -- "$cur")); return ;;
             esac
             case "$cur" in
-                -*) COMPREPLY=($(compgen -W "-b --broker --exchange --context --output --version -h --help" -- "$cur")) ;;
+                -*) COMPREPLY=($(compgen -W "-b --broker --exchange --context --connect-timeout --output --version -h --help" -- "$cur")) ;;
                 *) [ -z "$sub" ] && COMPREPLY=($(compgen -W "cast call listen record replay serve routes asyncapi queues health trace services config console dev dead completions" -- "$cur")) ;;
             esac
             ;;

@@ -3,6 +3,7 @@ complete -c vincent -f
 complete -c vincent -n '__fish_use_subcommand' -s b -l broker -r -d 'Broker URL (default: env VINCENT_BROKER_URL, then AMQP_URL, then the…'
 complete -c vincent -n '__fish_use_subcommand' -l exchange -r -d 'Exchange (default: env VINCENT_EXCHANGE, then the config file, then v…'
 complete -c vincent -n '__fish_use_subcommand' -l context -r -d 'Use [tool.vincent.contexts.NAME] from pyproject.toml or vincent.toml.'
+complete -c vincent -n '__fish_use_subcommand' -l connect-timeout -r -d 'Seconds to connect and finish the AMQP handshake (default: env VINCEN…'
 complete -c vincent -n '__fish_use_subcommand' -l output -r -f -a 'json pretty raw' -d 'json: one compact line per result; pretty: indented, coloured on a te…'
 complete -c vincent -n '__fish_use_subcommand' -l version -d 'Show the version and exit.'
 complete -c vincent -n '__fish_use_subcommand' -s h -l help -d 'Show the help and exit.'
