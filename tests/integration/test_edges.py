@@ -253,19 +253,44 @@ async def test_a_publish_the_broker_refuses_raises_publish_failed(
         await client.cast(ns("big"), {"small": True}, timeout=5)
 
 
-def test_vincent_call_exits_1_when_the_broker_refuses_the_publish(
+def test_vincent_exits_1_when_the_broker_refuses_the_publish(
     fresh_rabbit_node: Any, exchange: str, tmp_path: Any
 ) -> None:
     fresh_rabbit_node.rabbitmqctl("eval", "application:set_env(rabbit, max_message_size, 65536).")
     body = tmp_path / "body.json"
     body.write_text('{"blob": "' + "x" * 100_000 + '"}')
-    # Two URLs: `vincent call` on the async client (the full path; the one-shot path
-    # is the CLI's own, see the report of issue 12).
     url = fresh_rabbit_node.url
-    cli = Cli(cli_env(f"{url},{url}", exchange))
-    result = cli.run("call", "a.key", f"@{body}", "--timeout", "3", timeout=30)
-    assert result.code == 1, result.stderr
-    assert "refused" in result.stderr
+    # One URL takes the one-shot path, two the async client: the same cause, the same code.
+    for broker in (url, f"{url},{url}"):
+        cli = Cli(cli_env(broker, exchange))
+        for command, *options in (("cast",), ("call", "--timeout", "3")):
+            result = cli.run(command, "a.key", f"@{body}", *options, timeout=30)
+            assert result.code == 1, (broker, command, result.stderr)
+            assert "refused" in result.stderr
+
+
+def test_vincent_refuses_a_body_over_16_mib_before_sending(
+    broker_url: str, exchange: str, tmp_path: Any
+) -> None:
+    body = tmp_path / "body.json"
+    body.write_text('{"blob": "' + "x" * (16 * 1024 * 1024) + '"}')
+    for broker in (broker_url, f"{broker_url},{broker_url}"):
+        cli = Cli(cli_env(broker, exchange))
+        for command in ("cast", "call"):
+            result = cli.run(command, "a.key", f"@{body}", timeout=60)
+            assert result.code == 2, (broker, command, result.stderr)
+            assert "over the limit" in result.stderr
+
+
+def test_the_one_shot_path_bounds_connect_and_handshake_once(exchange: str) -> None:
+    with silent_listener() as port:
+        cli = Cli(cli_env(f"amqp://guest:guest@127.0.0.1:{port}/", exchange))
+        for command in ("cast", "call"):
+            started = time.monotonic()
+            result = cli.run(command, "k", VINCENT_CONNECT_TIMEOUT="1", timeout=30)
+            assert time.monotonic() - started < 1 + 2, command  # not twice: no fallback
+            assert result.code == 5, result.stderr
+            assert "no AMQP handshake within 1s" in result.stderr
 
 
 async def test_a_body_over_max_body_is_refused_before_sending(broker_url: str, ns: Any) -> None:

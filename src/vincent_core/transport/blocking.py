@@ -30,8 +30,15 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vincent_core.config import mask_url
-from vincent_core.errors import CallTimeout, ConnectionLost, NoRoute, PublishFailed
+from vincent_core.config import DEFAULT_MAX_BODY, mask_url, resolve_connect_timeout
+from vincent_core.errors import (
+    CallTimeout,
+    ConnectionFailed,
+    ConnectionLost,
+    MessageTooLarge,
+    NoRoute,
+    PublishFailed,
+)
 from vincent_core.transport.framereader import (
     Frame,
     FrameReader,
@@ -51,6 +58,7 @@ _DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 # Codes with which the broker refuses before taking anything: access refused, not
 # found (vhost, exchange), not allowed.
 _REFUSALS = {403, 404, 530}
+_PRECONDITION_FAILED = 406
 
 
 class NotSent(Exception):
@@ -167,20 +175,32 @@ def _handshake(conn: _Connection, target: Target, name: str) -> tuple[bytes, int
     ), frame_max
 
 
-def _connect(url: str, timeout: float, name: str) -> tuple[socket.socket, _Connection, bytes, int]:
+def _connect(
+    url: str, envelope: Envelope, timeout: float, name: str
+) -> tuple[socket.socket, _Connection, bytes, int]:
     target = parse_url(url)
     if target is None:
         raise NotSent("not a plain amqp:// URL")
+    if len(envelope.body) > DEFAULT_MAX_BODY:
+        # The limit a worker applies: refused here as on the full path, before sending.
+        raise MessageTooLarge(envelope.routing_key, len(envelope.body), DEFAULT_MAX_BODY)
     deadline = time.monotonic() + timeout
+    # Connect and handshake get connect_timeout of the deadline, as on the full path.
+    bound = min(timeout, resolve_connect_timeout())
     try:
-        sock = socket.create_connection((target.host, target.port), timeout=min(timeout, 10.0))
+        sock = socket.create_connection((target.host, target.port), timeout=bound)
+    except TimeoutError:
+        raise _no_handshake(url, bound, "no TCP connection") from None
     except OSError as exc:
         raise NotSent(str(exc)) from None
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    # The handshake gets at most 10 s of the deadline, as the connect does.
-    conn = _Connection(sock, min(deadline, time.monotonic() + 10.0))
+    conn = _Connection(sock, min(deadline, time.monotonic() + bound))
     try:
         opening, frame_max = _handshake(conn, target, name)
+    except TimeoutError:
+        # Falling back to the full path would wait as long again: say it now.
+        sock.close()
+        raise _no_handshake(url, bound, "no AMQP handshake") from None
     except (OSError, struct.error, ValueError) as exc:
         sock.close()
         raise NotSent(str(exc) or type(exc).__name__) from None
@@ -191,13 +211,18 @@ def _connect(url: str, timeout: float, name: str) -> tuple[socket.socket, _Conne
     return sock, conn, opening, frame_max
 
 
+def _no_handshake(url: str, seconds: float, what: str) -> ConnectionFailed:
+    masked = mask_url(url)
+    return ConnectionFailed(f"cannot connect to {masked}: {what} within {seconds:g}s", url=masked)
+
+
 def publish_once(url: str, envelope: Envelope, *, timeout: float = 30.0) -> None:
     """Connect, publish ``envelope`` mandatory and persistent as given, wait for its
     confirm, close. Raises :class:`NotSent`, ``NoRoute``, ``PublishFailed`` (nack, or no
     confirm within ``timeout`` seconds) or ``ConnectionLost``."""
     masked = mask_url(url)
     key = envelope.routing_key
-    sock, conn, opening, frame_max = _connect(url, timeout, "vincent cast")
+    sock, conn, opening, frame_max = _connect(url, envelope, timeout, "vincent cast")
     with sock:
         frames = publish_frames(_CHANNEL, envelope, mandatory=True, max_body_frame=frame_max - 8)
         try:
@@ -238,7 +263,7 @@ def call_once(
     """
     masked = mask_url(url)
     key = envelope.routing_key
-    sock, conn, opening, frame_max = _connect(url, timeout, "vincent call")
+    sock, conn, opening, frame_max = _connect(url, envelope, timeout, "vincent call")
     with sock:
         consume = method_frame(
             _CHANNEL,
@@ -347,6 +372,12 @@ class _Exchange:
                     _close(self.conn)
                 if code in _REFUSALS or not self.opened:
                     raise NotSent(text)
+                if code == _PRECONDITION_FAILED and frame.method == (20, 40):
+                    # Over the broker's max_message_size: the full path's PublishFailed.
+                    raise PublishFailed(
+                        f"the broker refused the message to {self.key!r}: {text}",
+                        reply_code=code,
+                    )
                 raise ConnectionLost(f"publish to {self.key!r}: {text} ({self.masked})")
 
     def _content(self, arguments: bytes) -> Envelope:
