@@ -1,3 +1,3 @@
 """The one place the version lives (read by hatch and by ``vincent --version``)."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
