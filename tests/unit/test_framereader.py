@@ -18,7 +18,7 @@ from vincent_core.transport.framereader import (
     decode_content_header,
     decode_field_table,
 )
-from vincent_core.transport.frames import _flat_table, method_frame
+from vincent_core.transport.frames import field_table, method_frame
 from vincent_core.wire.envelope import Envelope, build_call
 
 INTEGERS = [0, -1, 127, -128, 300, -3000, 40000, 70000, -70000, 3_000_000_000, 2**40, -(2**40)]
@@ -27,13 +27,7 @@ INTEGERS = [0, -1, 127, -128, 300, -3000, 40000, 70000, -70000, 3_000_000_000, 2
 @pytest.mark.parametrize("value", [*INTEGERS, "é✓", ""])
 def test_flat_tables_are_pamqps_bytes(value: int | str) -> None:
     headers: dict[str, Any] = {"b": value, "a": "x", "x-vincent-deadline": 1_796_403_933_286}
-    assert _flat_table(headers) == pamqp_table(headers)
-
-
-def test_other_values_are_left_to_field_table() -> None:
-    assert _flat_table({"f": 1.5}) is None
-    assert _flat_table({"t": True}) is None
-    assert _flat_table({"n": {"a": 1}}) is None
+    assert field_table(headers) == pamqp_table(headers)
 
 
 TABLE: dict[str, Any] = {

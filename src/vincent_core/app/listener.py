@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from vincent_core.app.schema import ListenerSchema, schema_of
 from vincent_core.app.typed import HandlerTypes, adapt, read_types
+from vincent_core.config import DEFAULT_MAX_BODY
 from vincent_core.errors import ConfigurationError
 from vincent_core.message import Message
 from vincent_core.transport.base import QueueSpec
@@ -25,7 +26,8 @@ __all__ = [
     "dead_letter_queue_spec",
 ]
 
-DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
+#: the largest body a worker takes: the same limit a sender applies before sending
+DEFAULT_MAX_BODY_SIZE = DEFAULT_MAX_BODY
 
 #: ``handler(msg: Message)``, or a typed handler (its annotations say what it takes)
 Handler = Callable[..., Any]

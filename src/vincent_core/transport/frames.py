@@ -43,10 +43,6 @@ _octet = struct.Struct(">B")
 _u64 = struct.Struct(">Q")
 _u32 = struct.Struct(">I")
 _method_ids = struct.Struct(">HH")
-_byte = struct.Struct(">b")
-_i16 = struct.Struct(">h")
-_i32 = struct.Struct(">i")
-_i64 = struct.Struct(">q")
 
 # Basic.Publish frames for (channel, exchange, key, mandatory): a worker or client sends
 # to few distinct keys, so the method frame is almost always a lookup.
@@ -75,44 +71,6 @@ def method_frame(channel: int, class_id: int, method_id: int, arguments: bytes =
     """A method frame with its (already encoded) arguments."""
     payload = _method_ids.pack(class_id, method_id) + arguments
     return _frame_head.pack(_METHOD, channel, len(payload)) + payload + _FRAME_END
-
-
-def _integer(value: int) -> bytes | None:
-    # The smallest type, as pamqp chooses it, so both encoders give the same bytes.
-    if -128 <= value <= 127:
-        return b"b" + _byte.pack(value)
-    if -32768 <= value <= 32767:
-        return b"s" + _i16.pack(value)
-    if 0 <= value <= 65535:
-        return b"u" + struct.pack(">H", value)
-    if -2147483648 <= value <= 2147483647:
-        return b"I" + _i32.pack(value)
-    if 0 <= value <= 4294967295:
-        return b"i" + _u32.pack(value)
-    if -(2**63) <= value < 2**63:
-        return b"l" + _i64.pack(value)
-    return None
-
-
-def _flat_table(headers: dict[str, Any]) -> bytes | None:
-    """A table of only string and integer values (what the command line and the deadline
-    header make), packed here; ``None`` for anything else, which :func:`field_table`
-    encodes. Saves ``vincent cast -H`` importing pamqp (~60 ms)."""
-    parts: list[bytes] = []
-    for name, value in sorted(headers.items()):
-        if not isinstance(name, str) or len(name.encode()) > 128:
-            return None
-        if isinstance(value, str):
-            encoded: bytes | None = b"S" + long_string(value.encode())
-        elif isinstance(value, int) and not isinstance(value, bool):
-            encoded = _integer(value)
-        else:
-            return None
-        if encoded is None:
-            return None
-        parts += (_short(name, "header name"), encoded)
-    table = b"".join(parts)
-    return _u32.pack(len(table)) + table
 
 
 def _method_publish(channel: int, exchange: str, key: str, mandatory: bool) -> bytes:
@@ -146,7 +104,7 @@ def _properties(envelope: Envelope, message_id: str | None) -> tuple[int, bytes]
         parts.append(_short(envelope.content_encoding, "content_encoding"))
     if envelope.headers:
         flags |= 0x2000
-        parts.append(_flat_table(envelope.headers) or field_table(envelope.headers))
+        parts.append(field_table(envelope.headers))
     if envelope.delivery_mode is not None:
         flags |= 0x1000
         parts.append(_octet.pack(envelope.delivery_mode))
