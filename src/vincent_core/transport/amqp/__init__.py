@@ -1,10 +1,13 @@
-"""The RabbitMQ transport, on aiormq: one package, a module per job.
+"""The RabbitMQ transport, on vincent's own AMQP 0-9-1 connection: a module per job.
 
+- :mod:`.machine`: the connection as a sans-io state machine (bytes in, events out)
+- :mod:`.connection`, :mod:`.channel`, :mod:`.outbox`: its asyncio driver: the
+  protocol, channels with their requests, consumers and confirms, coalesced writes
+- :mod:`.endpoint`: URLs and TLS; :mod:`.exceptions`: the broker's refusals
 - :mod:`.link`: one connection, its deadline, failover and reconnection
 - :mod:`.publisher`: the confirm channel and the direct reply-to consumer
 - :mod:`.consumers`: consumers, their channels and settlement
-- :mod:`.translate`: aiormq errors into ``VincentError``s (the one seam)
-- :mod:`.seam`: aiormq's types, and every reach into its private state
+- :mod:`.translate`: connection errors into ``VincentError``s (the one seam)
 - :mod:`.properties`, :mod:`.policies`: pure conversions and decisions
 """
 

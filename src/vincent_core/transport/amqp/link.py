@@ -17,9 +17,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
-import aiormq
-from pamqp.common import FieldTable
-
 from vincent_core.config import mask_url
 from vincent_core.errors import (
     AuthenticationFailed,
@@ -27,14 +24,9 @@ from vincent_core.errors import (
     ConnectionFailed,
     VincentError,
 )
-from vincent_core.transport.amqp.outbox import Outbox
+from vincent_core.transport.amqp.connection import Connection, connect
 from vincent_core.transport.amqp.policies import backoff
-from vincent_core.transport.amqp.seam import AbstractConnection, frame_max, watch_blocked
-from vincent_core.transport.amqp.translate import (
-    cancelled_by_aiormq,
-    close_cause,
-    connect_failure,
-)
+from vincent_core.transport.amqp.translate import close_cause, connect_failure
 
 __all__ = ["Link", "LinkState"]
 
@@ -56,7 +48,7 @@ class Link:
         masked_url: str,
         *,
         connect_timeout: float,
-        on_open: Callable[[AbstractConnection], Awaitable[None]],
+        on_open: Callable[[Connection], Awaitable[None]],
         on_lost: Callable[[str], None],
         on_change: Callable[[], None],
     ) -> None:
@@ -68,8 +60,7 @@ class Link:
         self._on_lost = on_lost
         self._on_change = on_change
         self._url_index = 0
-        self.connection: AbstractConnection | None = None
-        self.outbox: Outbox | None = None
+        self.connection: Connection | None = None
         self.connected = asyncio.Event()
         self.state: LinkState = "closed"
         #: True while the broker blocks this connection (a resource alarm)
@@ -89,7 +80,7 @@ class Link:
         """True once :meth:`close` began."""
         return self._closing
 
-    def alive(self, connection: AbstractConnection | None) -> bool:
+    def alive(self, connection: Connection | None) -> bool:
         """True while ``connection`` is this link's current, open connection."""
         return (
             not self._closing
@@ -109,25 +100,14 @@ class Link:
             raise
         self._watcher = asyncio.get_running_loop().create_task(self._watch())
 
-    async def _connect_one(self, url: str) -> AbstractConnection:
+    async def _connect_one(self, url: str) -> Connection:
         masked = mask_url(url)
         # Named after its job in the management UI, unless the URL names it (?name=).
         named = "name=" in url.partition("?")[2]
-        properties: FieldTable | None = None
-        if not named:
-            properties = FieldTable({"connection_name": f"vincent {self.role}"})
+        properties = None if named else {"connection_name": f"vincent {self.role}"}
         try:
             async with asyncio.timeout(self.connect_timeout):
-                connection: AbstractConnection = await aiormq.connect(
-                    url, client_properties=properties
-                )
-                return connection
-        except asyncio.CancelledError:
-            if not cancelled_by_aiormq():
-                raise
-            raise ConnectionFailed(
-                f"cannot connect to {masked}: the attempt was given up", url=masked
-            ) from None
+                return await connect(url, client_properties=properties)
         except TimeoutError:
             raise ConnectionFailed(
                 f"cannot connect to {masked}: no AMQP handshake within "
@@ -162,15 +142,13 @@ class Link:
             raise failure
         try:
             self.connection = connection
-            self.outbox = Outbox(connection)
-            self.frame_max = frame_max(connection)
+            self.frame_max = connection.frame_max
             self.blocked = False
-            watch_blocked(connection, self._blocked)
+            connection.on_blocked = self._blocked
             async with asyncio.timeout(self.connect_timeout):
                 await self._on_open(connection)
         except BaseException as exc:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(connection.close(), CLOSE_TIMEOUT)
+            await connection.close(CLOSE_TIMEOUT)
             if isinstance(exc, TimeoutError):
                 raise ConnectionFailed(
                     f"cannot connect to {self.masked_url}: the broker did not open channels "
@@ -208,8 +186,6 @@ class Link:
             self.connected.clear()
             if self.blocked:  # a new connection starts unblocked
                 self._blocked(False, "")
-            if self.outbox is not None:
-                self.outbox.abandon()
             self._set("reconnecting")
             log.warning(
                 "%s connection to %s lost; reconnecting (%s)", self.role, self.masked_url, cause
@@ -240,21 +216,16 @@ class Link:
                     await asyncio.sleep(delay)
 
     async def close(self, *, flush: float = 5.0) -> None:
-        """Close, letting queued acks reach the socket for up to ``flush`` seconds; a
-        broker that does not answer is dropped after :data:`CLOSE_TIMEOUT` more."""
+        """Close after the acks already written (``connection.close`` follows them),
+        waiting up to ``flush`` + :data:`CLOSE_TIMEOUT` seconds for the broker's
+        ``close-ok``; a broker that does not answer has its socket dropped."""
         self._closing = True
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
         connection = self.connection
-        if connection is not None and not connection.is_closed:
-            if self.outbox is not None and flush > 0:
-                # Acks still queued would be dropped by the close and come back as
-                # redeliveries: let them reach the socket first.
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self.outbox.flush(written=True), flush)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(connection.close(), CLOSE_TIMEOUT)
+        if connection is not None:
+            await connection.close(flush + CLOSE_TIMEOUT)
         self.connected.clear()
         self._set("closed")

@@ -7,9 +7,10 @@ from typing import Any
 
 from pamqp import commands as spec
 
+from vincent_core.transport.amqp.machine import Message
 from vincent_core.wire.envelope import Envelope
 
-__all__ = ["to_envelope", "to_properties"]
+__all__ = ["envelope_of", "to_envelope", "to_properties"]
 
 _UTC = dt.UTC
 
@@ -61,4 +62,15 @@ def to_envelope(
         type=properties.message_type,
         user_id=properties.user_id,
         app_id=properties.app_id,
+    )
+
+
+def envelope_of(message: Message) -> Envelope:
+    """A received message (delivered, got or returned) as an Envelope."""
+    header = message.header
+    if header is None:
+        return Envelope(message.exchange, message.routing_key, message.body, {})
+    # The decoder gives the properties under the Envelope's own field names.
+    return Envelope(
+        message.exchange, message.routing_key, message.body, header.headers, **header.properties
     )

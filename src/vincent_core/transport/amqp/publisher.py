@@ -5,11 +5,10 @@ requires the reply consumer on the channel the requests are published on, so it 
 here too: replies are deliveries *to* the publishing connection (no acks: the consumer
 is ``no_ack``), which RabbitMQ keeps sending while it blocks the connection's publishes.
 
-The hot path does not go through aiormq's ``basic_publish``: it packs its frames itself
-(:mod:`vincent_core.transport.frames`), registers the confirm as ``basic_publish``
-would (:func:`.seam.register_confirm`) and writes through the link's outbox, so that
-many messages in flight share one write per loop iteration. A publish still returns
-only after its confirm.
+A publish packs its frames with :mod:`vincent_core.transport.frames`, registers its
+confirm future on the channel and writes through the connection's outbox, so that many
+messages in flight share one write per loop iteration. It returns only after its
+confirm.
 """
 
 from __future__ import annotations
@@ -19,25 +18,15 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from pamqp import commands as spec
-
 from vincent_core.errors import ConnectionLost, PublishFailed
+from vincent_core.transport.amqp.channel import Channel
+from vincent_core.transport.amqp.connection import Connection
+from vincent_core.transport.amqp.exceptions import Nacked
+from vincent_core.transport.amqp.machine import Message
 from vincent_core.transport.amqp.outbox import ConfirmDeadlines
 from vincent_core.transport.amqp.policies import NackCounter
-from vincent_core.transport.amqp.properties import to_envelope
-from vincent_core.transport.amqp.seam import (
-    AbstractChannel,
-    AbstractConnection,
-    DeliveredMessage,
-    channel_open,
-    forget_return,
-    max_body_frame,
-    pending_confirms,
-    register_confirm,
-    settle_confirms_in_order,
-)
+from vincent_core.transport.amqp.properties import envelope_of
 from vincent_core.transport.amqp.translate import (
-    cancelled_by_aiormq,
     close_cause,
     closing_cause,
     publish_failure,
@@ -67,8 +56,8 @@ class Publisher:
         spawn: Callable[[Coroutine[Any, Any, Any]], None],
     ) -> None:
         self.link = link
-        self.channel: AbstractChannel | None = None
-        self._lost_channel: AbstractChannel | None = None
+        self.channel: Channel | None = None
+        self._lost_channel: Channel | None = None
         self._deliver_reply = deliver_reply
         self._replies_lost = replies_lost
         self._spawn = spawn
@@ -78,22 +67,22 @@ class Publisher:
         #: True once a reply handler exists: the reply consumer follows the channel
         self.replies_wanted = False
         #: the channel the reply consumer runs on (never started twice on one channel)
-        self._replies_on: AbstractChannel | None = None
+        self._replies_on: Channel | None = None
         self._replies_lock = asyncio.Lock()
         self._replies_task: asyncio.Future[None] | None = None
 
     # -- the channel ---------------------------------------------------------------
 
-    async def open(self, connection: AbstractConnection) -> None:
+    async def open(self, connection: Connection) -> None:
         """A new connection: open the publish channel (and the reply consumer)."""
         self.channel = await self._open_channel(connection)
         self._lost_channel = None
         if self.replies_wanted:
             await self._start_replies(self.channel)
 
-    async def _open_channel(self, connection: AbstractConnection) -> AbstractChannel:
-        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-        settle_confirms_in_order(channel)
+    async def _open_channel(self, connection: Connection) -> Channel:
+        channel = await connection.channel()
+        await channel.confirm_select()
         self._nacks.reset()
         # The broker closes this channel alone when it refuses a publish (404: no such
         # exchange; 406: too large) or a quorum queue's leader dies beside it; reopen it
@@ -103,7 +92,7 @@ class Publisher:
         )
         return channel
 
-    def _channel_lost(self, channel: AbstractChannel, connection: Any, cause: str) -> None:
+    def _channel_lost(self, channel: Channel, connection: Any, cause: str) -> None:
         """Report once that the broker closed the publish ``channel``, and reopen it."""
         if self._lost_channel is channel or self.channel is not channel:
             return
@@ -114,7 +103,7 @@ class Publisher:
             self._replies_lost(f"the reply channel was lost ({cause})")
         self._spawn(self._reopen(channel))
 
-    async def _reopen(self, dead: AbstractChannel) -> AbstractChannel:
+    async def _reopen(self, dead: Channel) -> Channel:
         """The publish channel in place of ``dead`` (opened once, whoever asks first)."""
         async with self._reopening:
             connection = self.link.connection
@@ -127,7 +116,7 @@ class Publisher:
                     self.channel = channel
                     if self.replies_wanted:
                         await self._start_replies(channel)
-            if channel_open(dead):
+            if dead.is_open:
                 # Replaced while open (it nacked everything): its close is ours, once
                 # what was published on it has its answer.
                 self._spawn(_retire(dead))
@@ -158,7 +147,7 @@ class Publisher:
         async with asyncio.timeout(timeout):
             await asyncio.shield(task)
 
-    async def _start_bounded(self, channel: AbstractChannel) -> None:
+    async def _start_bounded(self, channel: Channel) -> None:
         try:
             with translate_errors(self.link.masked_url, "start the reply consumer"):
                 async with asyncio.timeout(self.link.connect_timeout):
@@ -169,27 +158,20 @@ class Publisher:
                 f"{self.link.connect_timeout:g}s"
             ) from None
 
-    async def _start_replies(self, channel: AbstractChannel) -> None:
+    async def _start_replies(self, channel: Channel) -> None:
         async with self._replies_lock:
             if self._replies_on is channel:
                 return
 
-            async def deliver(message: DeliveredMessage) -> None:
-                self._deliver_reply(
-                    to_envelope(
-                        message.header.properties,
-                        message.body,
-                        exchange=message.exchange,
-                        routing_key=message.routing_key,
-                    )
-                )
+            def deliver(message: Message) -> None:
+                self._deliver_reply(envelope_of(message))
 
             await channel.basic_consume(DIRECT_REPLY_TO, deliver, no_ack=True)
             self._replies_on = channel
 
     # -- publishing ----------------------------------------------------------------
 
-    async def _usable_channel(self, timeout: float | None, what: str) -> AbstractChannel:
+    async def _usable_channel(self, timeout: float | None, what: str) -> Channel:
         link = self.link
         if link.closing:
             raise ConnectionLost(f"{what}: the connection to {link.masked_url} is closed")
@@ -200,11 +182,11 @@ class Publisher:
                     channel = self.channel
                     if channel is None:
                         raise ConnectionLost(f"{what}: not connected to {link.masked_url}")
-                    if channel is not self._lost_channel and channel_open(channel):
+                    if channel is not self._lost_channel and channel.is_open:
                         return channel
                     self._channel_lost(channel, link.connection, "closed")
                     reopened = await self._reopen(channel)
-                    if channel_open(reopened):
+                    if reopened.is_open:
                         return reopened
         except TimeoutError:
             state = "blocked by the broker" if link.blocked else "not connected"
@@ -219,55 +201,43 @@ class Publisher:
             not link.connected.is_set()
             or channel is None
             or channel is self._lost_channel
-            or not channel_open(channel)
+            or not channel.is_open
         ):
             channel = await self._usable_channel(timeout, f"publish to {key!r}")
-        outbox = link.outbox
-        assert outbox is not None
         message_id = envelope.message_id or new_id()
         data = publish_frames(
             channel.number,
             envelope,
             mandatory=mandatory,
-            max_body_frame=max_body_frame(channel),
+            max_body_frame=channel.max_body_frame,
             message_id=message_id,
         )
-        tag, confirmation = register_confirm(channel, message_id, mandatory=mandatory)
-        outbox.write(channel, data)
+        tag, confirmation = channel.expect_confirm(message_id, mandatory=mandatory)
+        channel.write(data)
         if timeout is not None:
             self._deadlines.add(confirmation, timeout)
         try:
-            result = await confirmation
-        except asyncio.CancelledError:
-            if not cancelled_by_aiormq():
-                raise
-            # aiormq gave the connection up and cancelled the confirms still pending.
-            raise ConnectionLost(
-                f"publish to {key!r}: connection to {link.masked_url} lost before the "
-                "confirm (the message may or may not be in the broker)"
-            ) from None
+            await confirmation
         except TimeoutError:
             state = "it is blocked by the broker" if link.blocked else "no confirm"
             raise PublishFailed(
                 f"publish to {key!r}: {state} ({link.masked_url}) within {timeout:g}s"
             ) from None
+        except Nacked:
+            self._nacked(channel)
+            raise PublishFailed(f"the broker refused the message to {key!r}") from None
         except Exception as exc:
-            if not channel_open(channel):
+            if not channel.is_open:
                 self._channel_lost(channel, link.connection, close_cause(exc))
-            elif isinstance(getattr(exc, "frame", None), spec.Basic.Nack):
-                self._nacked(channel)
             raise publish_failure(exc, key, link.masked_url) from None
         finally:
             if timeout is not None:
                 self._deadlines.discard(confirmation)
             if mandatory:
-                forget_return(channel, message_id, tag)
-        if isinstance(result, spec.Basic.Nack):
-            self._nacked(channel)
-            raise PublishFailed(f"the broker refused the message to {key!r}")
+                channel.forget_return(message_id, tag)
         self._nacks.acked()
 
-    def _nacked(self, channel: AbstractChannel) -> None:
+    def _nacked(self, channel: Channel) -> None:
         if channel is self.channel and self._nacks.nacked():
             self._channel_lost(
                 channel, self.link.connection, f"{self._nacks.count} publishes in a row were nacked"
@@ -279,8 +249,8 @@ def _seen(task: asyncio.Future[None]) -> None:
         task.exception()
 
 
-async def _retire(channel: AbstractChannel) -> None:
-    pending = pending_confirms(channel)
+async def _retire(channel: Channel) -> None:
+    pending = channel.pending_confirms()
     if pending:
         await asyncio.wait(pending, timeout=_RETIRE_WAIT)
     await channel.close()

@@ -25,16 +25,15 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
-from pamqp import commands as spec
-from pamqp.common import FieldTable
-
 from vincent_core.config import DEFAULT_CONNECT_TIMEOUT, mask_url
 from vincent_core.errors import ConnectionLost, VincentError
+from vincent_core.transport.amqp.channel import Channel
+from vincent_core.transport.amqp.connection import Connection
 from vincent_core.transport.amqp.consumers import AmqpDelivery, Consumer
+from vincent_core.transport.amqp.exceptions import NOT_FOUND, ChannelClosed
 from vincent_core.transport.amqp.link import Link
 from vincent_core.transport.amqp.policies import backoff
 from vincent_core.transport.amqp.publisher import Publisher
-from vincent_core.transport.amqp.seam import AbstractChannel, AbstractConnection
 from vincent_core.transport.amqp.translate import translate_errors
 from vincent_core.transport.base import (
     DIRECT_REPLY_TO,
@@ -52,12 +51,6 @@ from vincent_core.wire.envelope import Envelope
 __all__ = ["DEFAULT_CONNECT_TIMEOUT", "AmqpTransport"]
 
 log = logging.getLogger("vincent.transport")
-_aiormq_log = logging.getLogger("aiormq")
-if _aiormq_log.level == logging.NOTSET:
-    # vincent reports connection loss and reconnects itself, in one line; aiormq's own
-    # tracebacks for the same events would only bury that line. Set the "aiormq"
-    # logger's level explicitly to see them again.
-    _aiormq_log.setLevel(logging.CRITICAL)
 
 T = TypeVar("T")
 
@@ -102,7 +95,7 @@ class AmqpTransport(Transport):
             replies_lost=self._replies_lost,
             spawn=self._spawn,
         )
-        self._admin: AbstractChannel | None = None
+        self._admin: Channel | None = None
         self._exchanges: list[str] = []
         self._queues: dict[str, QueueSpec] = {}
         self._bindings: list[tuple[str, str, str]] = []
@@ -152,14 +145,12 @@ class AmqpTransport(Transport):
             self._set_state("closed")
             raise
 
-    async def _publishing_opened(self, connection: AbstractConnection) -> None:
+    async def _publishing_opened(self, connection: Connection) -> None:
         self.frame_max = self._publishing.frame_max
         with translate_errors(self.masked_url, "open the publish channel"):
             await self._publisher.open(connection)
 
-    async def _consuming_opened(self, connection: AbstractConnection) -> None:
-        outbox = self._consuming.outbox
-        assert outbox is not None
+    async def _consuming_opened(self, connection: Connection) -> None:
         with translate_errors(self.masked_url, "restore the topology"):
             admin = self._admin = await connection.channel()
             for name in self._exchanges:
@@ -167,9 +158,9 @@ class AmqpTransport(Transport):
             for queue_spec in self._queues.values():
                 await self._declare_queue(admin, queue_spec)
             for queue, exchange, pattern in self._bindings:
-                await admin.queue_bind(queue, exchange, routing_key=pattern)
+                await admin.queue_bind(queue, exchange, pattern)
             for consumer in self._consumers:
-                await consumer.start(connection, outbox)
+                await consumer.start(connection)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -198,7 +189,7 @@ class AmqpTransport(Transport):
 
     # -- admin operations ------------------------------------------------------------
 
-    async def _admin_channel(self, what: str) -> AbstractChannel:
+    async def _admin_channel(self, what: str) -> Channel:
         link = self._consuming
         if self._closing or link.closing:
             raise ConnectionLost(f"{what}: the connection to {self.masked_url} is closed")
@@ -216,7 +207,7 @@ class AmqpTransport(Transport):
                 f"{what}: not connected to {self.masked_url} within {self.operation_timeout:g}s"
             ) from None
 
-    async def _run(self, what: str, operation: Callable[[AbstractChannel], Awaitable[T]]) -> T:
+    async def _run(self, what: str, operation: Callable[[Channel], Awaitable[T]]) -> T:
         """Run a declare/inspect/bind on the admin channel, within ``operation_timeout``.
 
         These run apart from the publish channel and the consumers because a refused one
@@ -237,8 +228,8 @@ class AmqpTransport(Transport):
             ) from None
 
     @staticmethod
-    async def _declare_exchange(channel: AbstractChannel, name: str) -> None:
-        await channel.exchange_declare(name, exchange_type="topic", durable=True)
+    async def _declare_exchange(channel: Channel, name: str) -> None:
+        await channel.exchange_declare(name, "topic", durable=True)
 
     async def declare_exchange(self, name: str) -> None:
         await self._run(f"declare exchange {name!r}", lambda ch: self._declare_exchange(ch, name))
@@ -246,13 +237,13 @@ class AmqpTransport(Transport):
             self._exchanges.append(name)
 
     @staticmethod
-    async def _declare_queue(channel: AbstractChannel, queue_spec: QueueSpec) -> QueueInfo:
+    async def _declare_queue(channel: Channel, queue_spec: QueueSpec) -> QueueInfo:
         ok = await channel.queue_declare(
             queue_spec.name,
             durable=queue_spec.durable,
             exclusive=queue_spec.exclusive,
             auto_delete=queue_spec.auto_delete,
-            arguments=FieldTable(queue_spec.arguments) if queue_spec.arguments else None,
+            arguments=queue_spec.arguments or None,
         )
         return QueueInfo(ok.queue or queue_spec.name, ok.message_count or 0, ok.consumer_count or 0)
 
@@ -264,12 +255,12 @@ class AmqpTransport(Transport):
         return info
 
     async def inspect_queue(self, name: str) -> QueueInfo | None:
-        async def passive(channel: AbstractChannel) -> QueueInfo | None:
-            import aiormq
-
+        async def passive(channel: Channel) -> QueueInfo | None:
             try:
                 ok = await channel.queue_declare(name, passive=True)
-            except aiormq.exceptions.ChannelNotFoundEntity:
+            except ChannelClosed as exc:
+                if exc.reply_code != NOT_FOUND:
+                    raise
                 return None
             return QueueInfo(name, ok.message_count or 0, ok.consumer_count or 0)
 
@@ -288,13 +279,12 @@ class AmqpTransport(Transport):
         await self._run(f"delete queue {name!r}", lambda ch: ch.queue_delete(name))
 
     async def purge_queue(self, name: str) -> int:
-        ok = await self._run(f"purge queue {name!r}", lambda ch: ch.queue_purge(name))
-        return int(ok.message_count or 0)
+        return await self._run(f"purge queue {name!r}", lambda ch: ch.queue_purge(name))
 
     async def bind(self, queue: str, exchange: str, pattern: str) -> None:
         await self._run(
             f"bind {queue!r} to {exchange!r}",
-            lambda ch: ch.queue_bind(queue, exchange, routing_key=pattern),
+            lambda ch: ch.queue_bind(queue, exchange, pattern),
         )
         if (queue, exchange, pattern) not in self._bindings:
             self._bindings.append((queue, exchange, pattern))
@@ -304,9 +294,7 @@ class AmqpTransport(Transport):
             self._bindings.remove((queue, exchange, pattern))
         if not self._consuming.connected.is_set():
             return
-        await self._run(
-            f"unbind {queue!r}", lambda ch: ch.queue_unbind(queue, exchange, routing_key=pattern)
-        )
+        await self._run(f"unbind {queue!r}", lambda ch: ch.queue_unbind(queue, exchange, pattern))
 
     # -- messages ------------------------------------------------------------------
 
@@ -336,11 +324,11 @@ class AmqpTransport(Transport):
             spawn=self._spawn,
             timeout=self.operation_timeout,
         )
-        assert link.connection is not None and link.outbox is not None
+        assert link.connection is not None
         try:
             with translate_errors(self.masked_url, what):
                 async with asyncio.timeout(self.operation_timeout):
-                    await consumer.start(link.connection, link.outbox)
+                    await consumer.start(link.connection)
         except TimeoutError:
             raise ConnectionLost(
                 f"{what}: no answer from {self.masked_url} within {self.operation_timeout:g}s"
@@ -352,14 +340,12 @@ class AmqpTransport(Transport):
         with contextlib.suppress(ValueError):
             self._consumers.remove(consumer)
 
-    def _restart_consumer(
-        self, consumer: Consumer, connection: AbstractConnection, reason: str
-    ) -> None:
+    def _restart_consumer(self, consumer: Consumer, connection: Connection, reason: str) -> None:
         if self._consuming.alive(connection):
             log.warning("consumer of %r %s; consuming again", consumer.queue, reason)
             self._spawn(self._consume_again(consumer, connection))
 
-    async def _consume_again(self, consumer: Consumer, connection: AbstractConnection) -> None:
+    async def _consume_again(self, consumer: Consumer, connection: Connection) -> None:
         # A lost connection is the reconnect's to restore; a deleted queue is declared
         # again (with its bindings) when this transport declared it.
         attempt = 0
@@ -371,11 +357,9 @@ class AmqpTransport(Transport):
                     for queue, exchange, pattern in list(self._bindings):
                         if queue == consumer.queue:
                             await self.bind(queue, exchange, pattern)
-                outbox = self._consuming.outbox
-                assert outbox is not None
                 with translate_errors(self.masked_url, f"consume {consumer.queue!r}"):
                     async with asyncio.timeout(self.operation_timeout):
-                        await consumer.start(connection, outbox)
+                        await consumer.start(connection)
                 return
             except (VincentError, TimeoutError) as exc:
                 delay = backoff(attempt)
@@ -384,13 +368,9 @@ class AmqpTransport(Transport):
                 await asyncio.sleep(delay)
 
     async def get(self, queue: str) -> Delivery | None:
-        async def take(channel: AbstractChannel) -> Delivery | None:
-            message = await channel.basic_get(queue, no_ack=False)
-            if not isinstance(message.delivery, spec.Basic.GetOk):
-                return None
-            outbox = self._consuming.outbox
-            assert outbox is not None
-            return AmqpDelivery(message, channel, outbox)
+        async def take(channel: Channel) -> Delivery | None:
+            message = await channel.basic_get(queue)
+            return None if message is None else AmqpDelivery(message, channel)
 
         return await self._run(f"get from {queue!r}", take)
 
@@ -409,7 +389,7 @@ class AmqpTransport(Transport):
         return DIRECT_REPLY_TO
 
 
-async def _close_quietly(channel: AbstractChannel) -> None:
+async def _close_quietly(channel: Channel) -> None:
     with contextlib.suppress(Exception):
         async with asyncio.timeout(2.0):
             await channel.close()
