@@ -8,7 +8,11 @@ a content header with the properties vincent sends, a 100-byte body) three ways:
 - ``sans-io, pamqp``: a buffer parser as an ``asyncio.Protocol.data_received`` would run
   it, one ``pamqp.frame.unmarshal`` per frame, no awaits;
 - ``sans-io, header only``: the same loop that only splits frames (the floor any
-  reader pays before decoding).
+  reader pays before decoding);
+- ``vincent Machine``: vincent's own connection state machine
+  (``transport/amqp/machine.py``, what ``data_received`` runs since issue 12) fed in
+  64 KiB reads as a socket gives them, each delivery assembled into one message; and
+  the same plus the ``Envelope`` a consumer is handed.
 
 No broker, no sockets: it isolates the reader. Prints microseconds per delivery.
 """
@@ -23,6 +27,9 @@ from collections.abc import Callable
 
 from aiormq.connection import FrameReceiver
 from pamqp import commands as spec
+
+from vincent_core.transport.amqp.machine import Credentials, Machine, Message
+from vincent_core.transport.amqp.properties import envelope_of
 from pamqp import frame as pamqp_frame
 from pamqp.body import ContentBody
 from pamqp.header import ContentHeader
@@ -85,6 +92,26 @@ def split_only(data: bytes) -> int:
     return frames
 
 
+def open_machine() -> Machine:
+    """A machine past its handshake with channel 1 open (as after ``open-ok``)."""
+    machine = Machine(Credentials())
+    machine.state = "open-ok"
+    machine.open_channel()
+    machine.outgoing.clear()
+    return machine
+
+
+def with_machine(reads: list[bytes], envelopes: bool) -> int:
+    machine = open_machine()
+    count = 0
+    for data in reads:
+        for event in machine.receive(data):
+            if envelopes and type(event) is Message:
+                envelope_of(event)
+            count += 1
+    return count
+
+
 def best(run: Callable[[], object]) -> float:
     times = []
     for _ in range(ROUNDS):
@@ -110,8 +137,12 @@ def main() -> None:
     def pamqp_per_frame() -> int:
         return sum(pamqp_frame.unmarshal(chunk)[0] > 0 for chunk in chunks)
 
+    reads = [data[start : start + 65536] for start in range(0, len(data), 65536)]
+    assert with_machine(reads, envelopes=True) == N
     rows = [
         ("aiormq FrameReceiver", best(lambda: with_aiormq(data))),
+        ("vincent Machine", best(lambda: with_machine(reads, envelopes=False))),
+        ("vincent Machine+Envelope", best(lambda: with_machine(reads, envelopes=True))),
         ("sans-io, pamqp decode", best(pamqp_per_frame)),
         ("sans-io, split only", best(lambda: split_only(data))),
     ]

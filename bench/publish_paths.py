@@ -3,9 +3,9 @@
 ``python -m bench.publish_paths`` starts a private RabbitMQ node, then publishes the
 same 4,000 confirmed messages (500 in flight) to one queue twice over:
 
-- ``vincent fast path``: ``AmqpTransport.publish`` (frames packed by
-  ``transport/frames.py``, confirms registered through ``transport/amqp/seam.py``,
-  writes batched by the outbox);
+- ``vincent fast path``: ``AmqpTransport.publish`` on vincent's own connection (frames
+  packed by ``transport/frames.py``, confirms kept by its channel, writes batched by
+  its outbox);
 - ``aiormq public API``: ``channel.basic_publish`` on a confirm channel, as a
   transport restricted to aiormq's public API would do it.
 

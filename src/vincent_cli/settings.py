@@ -25,7 +25,7 @@ Highest first:
     key = "certs/client.key"
 
 TLS files become the ``cafile``/``certfile``/``keyfile`` query parameters of an
-``amqps://`` URL (what aiormq reads); they are ignored for plain ``amqp://``.
+``amqps://`` URL (what the connection reads); they are ignored for plain ``amqp://``.
 
 A file found in a parent directory (not the current one) may belong to someone else
 (a shared ``/tmp``, a checkout above the project): it cannot redirect credentials. Its

@@ -12,7 +12,7 @@
 
 The errors are imported with the package; ``Vincent``, ``Service``, ``Client``,
 ``SyncClient`` and ``Message`` on first use (PEP 562), so that a tool needing only the
-wire layer (``vincent cast`` in a shell loop) does not pay for asyncio and aiormq.
+wire layer (``vincent cast`` in a shell loop) does not pay for asyncio and pamqp.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@
     └── RemoteError                 the remote handler raised
         └── InvalidMessage          a body or reply did not match its declared type
 
-Lower-layer (aiormq, socket) errors are translated into these at one seam: the AMQP
+Lower-layer (AMQP connection, socket) errors are translated into these at one seam: the AMQP
 transport. The CLI maps this tree to exit codes in one table.
 """
 

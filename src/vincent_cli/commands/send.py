@@ -2,7 +2,7 @@
 
 One path for every option: the command line is parsed by :mod:`vincent_cli.sendline`
 (no typer), the message built as the library builds it, and sent over a blocking
-socket (:mod:`vincent_core.transport.blocking`: no asyncio, no aiormq) whenever the
+socket (:mod:`vincent_core.transport.blocking`: no asyncio, no pamqp) whenever the
 URL is a plain ``amqp://`` one. ``amqps://``, several URLs and ``--count N`` use the
 async client instead, with the same output and exit codes; so does a broker that
 refused before the message was taken (nothing is ever published twice), so that its

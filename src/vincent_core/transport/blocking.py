@@ -2,7 +2,7 @@
 ``vincent cast`` and ``vincent call``.
 
 A process that sends one message and exits spends most of its life importing (asyncio,
-aiormq, pamqp: ~60 ms) and in round trips it does not need. This speaks just enough
+pamqp: ~60 ms) and in round trips it does not need. This speaks just enough
 AMQP 0-9-1 with the standard library and vincent's own frame codec (:mod:`.frames`
 to write, :mod:`.framereader` to read): the handshake, a channel in confirm mode, the
 publish (the very frames the async path sends), and a clean close, with the client's

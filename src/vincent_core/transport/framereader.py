@@ -5,7 +5,7 @@ The reading half of :mod:`.frames`, for the one-shot blocking path
 reply-to consume answer with, and the content of one reply. Field tables of the
 common types are decoded here; a table holding anything rarer (decimals, timestamps)
 is handed whole to pamqp's decoder, so the values always come back as the async path
-(aiormq, which uses pamqp) gives them.
+(:mod:`.amqp.machine`, which decodes rarer methods with pamqp) gives them.
 """
 
 from __future__ import annotations

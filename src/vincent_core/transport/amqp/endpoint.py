@@ -84,7 +84,11 @@ def parse_url(url: str) -> Endpoint:
     if scheme not in ("amqp", "amqps"):
         raise ValueError(f"the scheme must be amqp:// or amqps://, not {parts.scheme or 'none'}")
     tls = scheme == "amqps"
-    port = parts.port or (5671 if tls else 5672)  # .port raises ValueError when invalid
+    try:
+        port = parts.port or (5671 if tls else 5672)
+    except ValueError:
+        # (urllib's own message quotes the text after the colon: a password, maybe)
+        raise ValueError("the port is not a number from 1 to 65535") from None
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     unknown = sorted(set(query) - _KNOWN)
     if unknown:
