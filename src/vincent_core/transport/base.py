@@ -1,8 +1,8 @@
 """The transport seam: everything vincent needs from a broker, and nothing more.
 
-Two real implementations sit behind it: :mod:`.amqp` (RabbitMQ, on vincent's own AMQP connection) and
-:mod:`.memory` (the in-process broker behind ``memory://``). The rest of vincent never
-knows which one it talks to.
+Two real implementations sit behind it: :mod:`.amqp` (RabbitMQ, on vincent's own
+AMQP connection) and :mod:`.memory` (the in-process broker behind ``memory://``). The
+rest of vincent never knows which one it talks to.
 
 Semantics every transport keeps:
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["Channel", "MessageCallback"]
 
 MessageCallback = Callable[[Message], None]
+
+log = logging.getLogger("vincent.transport")
 
 _GET_ANSWERS = frozenset({"Basic.GetOk", "Basic.GetEmpty"})
 
@@ -321,9 +324,18 @@ class Channel:
 
     def deliver(self, message: Message) -> None:
         """A message for one of this channel's consumers."""
-        callback = self.consumers.get(message.consumer_tag)
-        if callback is not None:
+        tag = message.consumer_tag
+        callback = self.consumers.get(tag)
+        if callback is None:
+            if tag not in self._no_ack:
+                # A consumer this side no longer has: every delivery ends, so hand it back.
+                self.write(reject_frame(self.number, message.delivery_tag, requeue=True))
+            return
+        try:
             callback(message)
-        elif message.consumer_tag not in self._no_ack:
-            # A consumer this side no longer has: every delivery ends, so hand it back.
-            self.write(reject_frame(self.number, message.delivery_tag, requeue=True))
+        except Exception:
+            # A message the consumer cannot even take in (a bug, or properties no
+            # Envelope holds): dead-letter it rather than leave it unacked or loop on it.
+            log.exception("channel %d: a delivery could not be handed to its consumer", self.number)
+            if tag not in self._no_ack:
+                self.write(reject_frame(self.number, message.delivery_tag, requeue=False))

@@ -70,8 +70,6 @@ class Connection(asyncio.Protocol):
         #: called with (blocked, reason) on ``connection.blocked``/``unblocked``
         self.on_blocked: Callable[[bool, str], None] | None = None
         self.blocked = False
-        self._writable = asyncio.Event()
-        self._writable.set()
         self._last_read = loop.time()
         self._heartbeat_timer: asyncio.TimerHandle | None = None
         self._opening: dict[int, asyncio.Future[Channel]] = {}
@@ -185,12 +183,6 @@ class Connection(asyncio.Protocol):
         if not self._socket_closed.done():
             self._socket_closed.set_result(None)
 
-    def pause_writing(self) -> None:
-        self._writable.clear()
-
-    def resume_writing(self) -> None:
-        self._writable.set()
-
     # -- life ------------------------------------------------------------------------
 
     def _finish(self, reason: ConnectionClosed | None) -> None:
@@ -211,7 +203,6 @@ class Connection(asyncio.Protocol):
             channel.closed(failure)
         self.channels.clear()
         self.outbox.abandon()
-        self._writable.set()
         if reason is None:
             self.closing.set_result(None)
         else:
@@ -255,10 +246,6 @@ class Connection(asyncio.Protocol):
         """Write to the socket now (the outbox calls this once per iteration)."""
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
-
-    async def writable(self) -> None:
-        """Wait while the socket's write buffer is over its high-water mark."""
-        await self._writable.wait()
 
     def close_channel_frame(self, channel: Channel) -> bytes:
         """The ``channel.close`` frame for ``channel`` (the machine stops reading it)."""
