@@ -697,7 +697,7 @@ def test_the_number_of_a_channel_the_broker_closed_is_reusable() -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="machine.py Channel.Close from the broker while our own channel.close is out "
-    "forgets the channel: the broker's close-ok for our close (RabbitMQ sends one) is "
+    "forgets the channel: the broker's close-ok for our close (RabbitMQ 3.10 sends one) is "
     "then reported as a second ChannelClosed (and would close a reopened channel)",
 )
 def test_crossing_channel_closes_report_the_channel_closed_once() -> None:
