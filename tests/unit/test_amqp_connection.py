@@ -155,6 +155,10 @@ async def confirm_channel(connection: Connection, transport: FakeTransport) -> C
     return channel
 
 
+def _ignore(_: Message) -> None:
+    pass
+
+
 def _record(done: list[int], index: int, _: object) -> None:
     done.append(index)
 
@@ -471,6 +475,96 @@ async def test_our_close_sends_connection_close_and_waits_for_close_ok() -> None
     await asyncio.wait_for(closing, 2)
     assert connection.closing.result() is None and transport.closed
     assert channel.closing.done()
+
+
+async def test_our_close_is_bounded_when_the_broker_does_not_answer() -> None:
+    connection, transport = await connected()
+    await asyncio.wait_for(connection.close(timeout=0.05), 2)
+    assert transport.aborted and connection.closing.result() is None
+    assert transport.take() == [
+        shape(0, spec.Connection.Close(reply_code=200, reply_text="bye", class_id=0, method_id=0))
+    ]
+
+
+async def test_a_socket_dropped_during_the_handshake_fails_opened() -> None:
+    connection = Connection(Credentials(), asyncio.get_running_loop())
+    transport = FakeTransport(connection)
+    connection.connection_made(transport)
+    connection.data_received(frame(0, spec.Connection.Start(mechanisms="PLAIN")))
+    connection.connection_lost(None)
+    with pytest.raises(ConnectionClosed, match=r"during the handshake \(login\)") as caught:
+        await asyncio.wait_for(connection.opened, 1)
+    assert caught.value.reply_code == 0
+
+
+async def test_an_answer_of_the_wrong_kind_fails_the_request() -> None:
+    connection, transport = await connected()
+    channel = await open_channel(connection, transport)
+    task, _ = await request(transport, connection, channel.queue_bind("q", "x", "k"))
+    connection.data_received(frame(channel.number, spec.Queue.UnbindOk()))
+    with pytest.raises(ChannelClosed, match=r"Queue\.UnbindOk"):
+        await asyncio.wait_for(task, 1)
+    connection.data_received(frame(channel.number, spec.Queue.BindOk()))  # nobody waits
+    await stop(connection)
+
+
+async def test_answers_go_to_requests_in_order_even_when_one_was_given_up() -> None:
+    connection, transport = await connected()
+    channel = await open_channel(connection, transport)
+    first, _ = await request(transport, connection, channel.queue_purge("a"))
+    second, _ = await request(transport, connection, channel.queue_purge("b"))
+    first.cancel()  # its caller's deadline passed; the broker still answers it
+    await iterations()
+    n = channel.number
+    connection.data_received(
+        frame(n, spec.Queue.PurgeOk(message_count=1))
+        + frame(n, spec.Queue.PurgeOk(message_count=2))
+    )
+    assert await asyncio.wait_for(second, 1) == 2
+    await stop(connection)
+
+
+async def test_basic_cancel_forgets_the_consumer() -> None:
+    connection, transport = await connected()
+    channel = await open_channel(connection, transport)
+    task, written = await request(transport, connection, channel.basic_consume("q", _ignore))
+    tag = written[0][2]["consumer_tag"]
+    connection.data_received(frame(channel.number, spec.Basic.ConsumeOk(consumer_tag=tag)))
+    await asyncio.wait_for(task, 1)
+    cancel, written = await request(transport, connection, channel.basic_cancel(tag))
+    assert written == [shape(channel.number, spec.Basic.Cancel(consumer_tag=tag))]
+    connection.data_received(frame(channel.number, spec.Basic.CancelOk(consumer_tag=tag)))
+    await asyncio.wait_for(cancel, 1)
+    assert channel.consumers == {}
+    await stop(connection)
+
+
+async def test_a_no_ack_delivery_without_its_consumer_is_not_rejected() -> None:
+    connection, transport = await connected()
+    channel = await open_channel(connection, transport)
+    task, written = await request(
+        transport, connection, channel.basic_consume("amq.rabbitmq.reply-to", _ignore, no_ack=True)
+    )
+    tag = written[0][2]["consumer_tag"]
+    assert written[0][2]["no_ack"] is True
+    connection.data_received(frame(channel.number, spec.Basic.ConsumeOk(consumer_tag=tag)))
+    await asyncio.wait_for(task, 1)
+    channel.consumers.clear()
+    connection.data_received(deliver(channel.number, tag, 1, b"reply"))
+    await iterations()
+    assert transport.take() == []  # nothing to settle: the broker counts it delivered
+    await stop(connection)
+
+
+async def test_writes_wait_while_the_socket_buffer_is_full() -> None:
+    connection, _ = await connected()
+    connection.pause_writing()
+    waiting = asyncio.ensure_future(connection.writable())
+    await iterations()
+    assert not waiting.done()
+    connection.resume_writing()
+    await asyncio.wait_for(waiting, 1)
+    await stop(connection)
 
 
 async def test_blocked_and_unblocked_are_reported() -> None:
