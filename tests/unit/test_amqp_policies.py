@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import aiormq
+import asyncio
+import ssl
+
 import pytest
 
 from vincent_core.errors import (
@@ -10,11 +12,25 @@ from vincent_core.errors import (
     ConfigurationError,
     ConnectionFailed,
     ConnectionLost,
+    NoRoute,
     PublishFailed,
+)
+from vincent_core.transport.amqp.exceptions import (
+    ChannelClosed,
+    ConnectionClosed,
+    Nacked,
+    Returned,
 )
 from vincent_core.transport.amqp.policies import BACKOFF, NackCounter, backoff, remaining
 from vincent_core.transport.amqp.properties import to_envelope, to_properties
-from vincent_core.transport.amqp.translate import connect_failure, publish_failure, reply_code
+from vincent_core.transport.amqp.translate import (
+    close_cause,
+    closing_cause,
+    connect_failure,
+    publish_failure,
+    reason,
+    translate_errors,
+)
 from vincent_core.wire.envelope import build_call
 
 
@@ -44,77 +60,191 @@ URL = "amqp://bob:secret@rabbit.example:5672/shop"
 MASKED = "amqp://bob:***@rabbit.example:5672/shop"
 
 
-def test_a_refused_open_names_the_vhost_and_user() -> None:
-    exc = aiormq.exceptions.InvalidFrameError(
-        "Expected one of ['Connection.OpenOk'], got <Connection.Close object at 0x1>"
-    )
-    error = connect_failure(exc, URL, MASKED)
-    assert type(error) is ConnectionFailed and error.reply_code == 530
-    text = str(error)
-    assert "'shop'" in text and "'bob'" in text and "secret" not in text
-
-
-def test_a_refused_login_is_an_authentication_failure() -> None:
-    exc = aiormq.exceptions.InvalidFrameError(
-        "Expected one of ['Connection.Secure', 'Connection.Tune'], got <Connection.Close>"
-    )
-    error = connect_failure(exc, URL, MASKED)
-    assert isinstance(error, AuthenticationFailed) and error.reply_code == 403
-
-
-def test_socket_and_url_errors_when_connecting() -> None:
-    refused = connect_failure(ConnectionRefusedError(111, "Connection refused"), URL, MASKED)
-    assert type(refused) is ConnectionFailed and "Connection refused" in str(refused)
-    assert isinstance(connect_failure(ValueError("bad port"), URL, MASKED), ConfigurationError)
-    vhost_root = connect_failure(
-        aiormq.exceptions.InvalidFrameError(
-            "Expected one of ['Connection.OpenOk'], got <Connection.Close>"
-        ),
-        "amqp://localhost",
-        "amqp://localhost",
-    )
-    assert "vhost '/'" in str(vhost_root) and "'guest'" in str(vhost_root)
-
-
-def test_a_publish_over_the_brokers_size_is_publish_failed_with_its_code() -> None:
-    exc = aiormq.exceptions.ChannelPreconditionFailed(
-        "PRECONDITION_FAILED - message size 100011 is larger than configured max size 65536"
-    )
-    error = publish_failure(exc, "k", MASKED)
-    assert isinstance(error, PublishFailed) and error.reply_code == 406
-    assert "larger than configured max size" in str(error)
-
-
-def test_other_publish_failures() -> None:
-    missing = aiormq.exceptions.ChannelNotFoundEntity("NOT_FOUND - no exchange 'x'")
-    assert isinstance(publish_failure(missing, "k", MASKED), ConfigurationError)
-    lost = publish_failure(aiormq.exceptions.ConnectionChannelError("gone"), "k", MASKED)
-    assert isinstance(lost, ConnectionLost)
+# -- connect ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("exc", "code"),
+    "exc",
     [
-        (aiormq.exceptions.ChannelAccessRefused("ACCESS_REFUSED - no"), 403),
-        (aiormq.exceptions.ConnectionClosed(320, "CONNECTION_FORCED"), 320),
-        (RuntimeError("plain"), 0),
+        ConnectionClosed(530, "NOT_ALLOWED - vhost shop not found", 10, 40, stage="open"),
+        ConnectionClosed(530, "NOT_ALLOWED - access to vhost 'shop' refused for user 'bob'"),
+        ConnectionClosed(403, "ACCESS_REFUSED - no access", stage="open"),
+        ConnectionClosed(0, "the broker closed the connection", stage="open"),
     ],
 )
-def test_reply_codes(exc: BaseException, code: int) -> None:
-    assert reply_code(exc) == code
+def test_a_refused_open_names_the_vhost_and_user(exc: ConnectionClosed) -> None:
+    error = connect_failure(exc, URL, MASKED)
+    assert type(error) is ConnectionFailed and error.reply_code == 530
+    assert error.url == MASKED
+    text = str(error)
+    assert "'shop'" in text and "'bob'" in text and MASKED in text
+    assert "secret" not in text
 
 
-def test_properties_round_trip() -> None:
-    envelope = build_call("x", "file.get", {"a": 1}, timeout=5, reply_to="r", headers={"h": 1})
-    envelope.timestamp = 1_700_000_000
-    back = to_envelope(to_properties(envelope), envelope.body, exchange="x", routing_key="file.get")
-    assert back == envelope
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionClosed(403, "ACCESS_REFUSED - Login was refused", stage="login"),
+        ConnectionClosed(403, "ACCESS_REFUSED - Login was refused"),
+        ConnectionClosed(0, "the broker closed the connection", stage="login"),
+    ],
+)
+def test_a_refused_login_is_an_authentication_failure(exc: ConnectionClosed) -> None:
+    error = connect_failure(exc, URL, MASKED)
+    assert isinstance(error, AuthenticationFailed) and error.reply_code == 403
+    assert isinstance(error, ConnectionFailed)  # exit 5 like every failed connect
+    assert "'bob'" in str(error) and "secret" not in str(error)
 
 
-async def test_a_future_aiormq_cancels_is_a_lost_connection_not_our_cancellation() -> None:
-    import asyncio
+def test_a_vhost_and_user_the_url_does_not_name_are_the_defaults() -> None:
+    error = connect_failure(
+        ConnectionClosed(530, "NOT_ALLOWED", stage="open"), "amqp://localhost", "amqp://localhost"
+    )
+    assert "vhost '/'" in str(error) and "'guest'" in str(error)
+    escaped = connect_failure(
+        ConnectionClosed(530, "NOT_ALLOWED", stage="open"),
+        "amqp://j%40ne:pw@h/a%2fb",
+        "amqp://j%40ne:***@h/a%2fb",
+    )
+    assert "vhost 'a/b'" in str(escaped) and "'j@ne'" in str(escaped)
 
-    from vincent_core.transport.amqp.translate import translate_errors
+
+def test_another_close_during_connect_keeps_its_code() -> None:
+    error = connect_failure(ConnectionClosed(320, "CONNECTION_FORCED - shutdown"), URL, MASKED)
+    assert type(error) is ConnectionFailed and error.reply_code == 320
+    assert "CONNECTION_FORCED - shutdown" in str(error)
+    dropped = connect_failure(ConnectionClosed(0, "the connection was lost"), URL, MASKED)
+    assert type(dropped) is ConnectionFailed and dropped.reply_code == 0
+
+
+def test_socket_tls_and_url_errors_when_connecting() -> None:
+    refused = connect_failure(ConnectionRefusedError(111, "Connection refused"), URL, MASKED)
+    assert type(refused) is ConnectionFailed and "Connection refused" in str(refused)
+    assert refused.url == MASKED
+    unreachable = connect_failure(OSError("no route"), URL, MASKED)
+    assert type(unreachable) is ConnectionFailed and "no route" in str(unreachable)
+    tls = connect_failure(ssl.SSLCertVerificationError(1, "certificate verify failed"), URL, MASKED)
+    assert type(tls) is ConnectionFailed and "TLS failed" in str(tls)
+    assert "certificate verify failed" in str(tls)
+    bad_url = connect_failure(ValueError("bad port"), URL, MASKED)
+    assert isinstance(bad_url, ConfigurationError) and "bad port" in str(bad_url)
+    assert MASKED in str(bad_url) and "secret" not in str(bad_url)
+    other = connect_failure(RuntimeError("odd"), URL, MASKED)
+    assert type(other) is ConnectionFailed and "odd" in str(other)
+
+
+def test_a_vincent_error_when_connecting_is_kept() -> None:
+    refused = ConfigurationError("no broker URL")
+    assert connect_failure(refused, URL, MASKED) is refused
+
+
+# -- publish ---------------------------------------------------------------------------
+
+
+def test_a_returned_publish_is_no_route() -> None:
+    error = publish_failure(Returned(312, "NO_ROUTE", "vincent", "nobody.home"), "k", MASKED)
+    assert isinstance(error, NoRoute)
+    assert (error.key, error.exchange) == ("nobody.home", "vincent")
+    fallback = publish_failure(Returned(312, "NO_ROUTE", "", ""), "k", MASKED)
+    assert isinstance(fallback, NoRoute) and fallback.key == "k"
+
+
+def test_a_nacked_publish_is_publish_failed() -> None:
+    error = publish_failure(Nacked(), "k", MASKED)
+    assert type(error) is PublishFailed and "nacked" in str(error) and "'k'" in str(error)
+
+
+def test_a_publish_over_the_brokers_size_is_publish_failed_with_its_code() -> None:
+    exc = ChannelClosed(
+        406, "PRECONDITION_FAILED - message size 100011 is larger than configured max size 65536"
+    )
+    error = publish_failure(exc, "k", MASKED)
+    assert type(error) is PublishFailed and error.reply_code == 406
+    assert "larger than configured max size" in str(error)
+
+
+def test_a_publish_refused_for_access_is_publish_failed() -> None:
+    exc = ChannelClosed(403, "ACCESS_REFUSED - write access to exchange 'x' refused")
+    error = publish_failure(exc, "k", MASKED)
+    assert type(error) is PublishFailed and error.reply_code == 403
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ChannelClosed(406, "PRECONDITION_FAILED - invalid expiration 'soon'"),
+        ChannelClosed(404, "NOT_FOUND - no exchange 'x' in vhost '/'"),
+    ],
+)
+def test_a_publish_the_senders_configuration_broke_is_a_configuration_error(
+    exc: ChannelClosed,
+) -> None:
+    error = publish_failure(exc, "k", MASKED)
+    assert isinstance(error, ConfigurationError) and exc.reply_text in str(error)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionClosed(320, "CONNECTION_FORCED - broker forced connection closure"),
+        ConnectionClosed(0, "the connection was lost"),
+        ChannelClosed(504, "the channel is closed"),
+        ConnectionResetError(104, "Connection reset by peer"),
+    ],
+)
+def test_a_publish_that_lost_its_connection_is_connection_lost(exc: BaseException) -> None:
+    error = publish_failure(exc, "k", MASKED)
+    assert isinstance(error, ConnectionLost) and MASKED in str(error)
+
+
+def test_a_vincent_error_when_publishing_is_kept() -> None:
+    no_route = NoRoute("k")
+    assert publish_failure(no_route, "k", MASKED) is no_route
+
+
+# -- everything else -------------------------------------------------------------------
+
+
+async def _raising(exc: BaseException) -> None:
+    with translate_errors(MASKED, "declare"):
+        raise exc
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected", "words"),
+    [
+        (
+            ChannelClosed(406, "PRECONDITION_FAILED - inequivalent arg"),
+            ConfigurationError,
+            "inequivalent",
+        ),
+        (ChannelClosed(404, "NOT_FOUND - no queue 'q'"), ConfigurationError, "no queue"),
+        (ChannelClosed(405, "RESOURCE_LOCKED - exclusive"), ConfigurationError, "exclusive"),
+        (ChannelClosed(403, "ACCESS_REFUSED - configure"), ConfigurationError, "access refused"),
+        (ChannelClosed(504, "closed"), ConnectionLost, "connection to"),
+        (ConnectionClosed(320, "CONNECTION_FORCED"), ConnectionLost, "CONNECTION_FORCED"),
+        (ConnectionClosed(0, "missed heartbeats"), ConnectionLost, "missed heartbeats"),
+        (BrokenPipeError(32, "Broken pipe"), ConnectionLost, "Broken pipe"),
+        (Returned(312, "NO_ROUTE", "x", "k"), NoRoute, "k"),
+        (Nacked(), PublishFailed, "nacked"),
+    ],
+)
+async def test_translate_errors(exc: BaseException, expected: type[Exception], words: str) -> None:
+    with pytest.raises(expected) as caught:
+        await _raising(exc)
+    assert words in str(caught.value)
+    assert caught.value.__cause__ is None or caught.value.__suppress_context__
+    if expected is ConnectionLost:
+        assert str(caught.value).startswith("declare: connection to " + MASKED)
+
+
+async def test_translate_errors_leaves_other_errors_and_cancellation_alone() -> None:
+    with pytest.raises(RuntimeError, match="a bug"):
+        await _raising(RuntimeError("a bug"))
+    no_route = NoRoute("k")
+    with pytest.raises(NoRoute) as caught:
+        await _raising(no_route)
+    assert caught.value is no_route
 
     pending: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -124,13 +254,46 @@ async def test_a_future_aiormq_cancels_is_a_lost_connection_not_our_cancellation
 
     waiting = asyncio.ensure_future(wait())
     await asyncio.sleep(0)
-    pending.cancel()  # as aiormq does to what is pending on a connection it gives up
-    with pytest.raises(ConnectionLost, match="declare: connection to"):
+    waiting.cancel()  # the caller's own cancellation stays one
+    with pytest.raises(asyncio.CancelledError):
         await waiting
 
-    pending = asyncio.get_running_loop().create_future()
-    cancelled = asyncio.ensure_future(wait())
-    await asyncio.sleep(0)
-    cancelled.cancel()  # the caller's own cancellation stays one
-    with pytest.raises(asyncio.CancelledError):
-        await cancelled
+
+async def test_the_words_of_a_close() -> None:
+    assert reason(ChannelClosed(404, "NOT_FOUND - no queue 'q'")) == "NOT_FOUND - no queue 'q'"
+    assert reason(Nacked()) == "the broker nacked the message"
+    assert reason(ConnectionRefusedError(111, "Connection refused")) == "Connection refused"
+    assert reason(TimeoutError()) == "TimeoutError"
+    assert close_cause(None) == "closed"
+    assert close_cause(ConnectionClosed(320, "CONNECTION_FORCED")) == "CONNECTION_FORCED"
+    loop = asyncio.get_running_loop()
+    ours: asyncio.Future[None] = loop.create_future()
+    ours.set_result(None)
+    theirs: asyncio.Future[None] = loop.create_future()
+    theirs.set_exception(ChannelClosed(406, "PRECONDITION_FAILED - x"))
+    cancelled: asyncio.Future[None] = loop.create_future()
+    cancelled.cancel()
+    assert closing_cause(ours) == "closed"
+    assert closing_cause(theirs) == "PRECONDITION_FAILED - x"
+    assert closing_cause(cancelled) == "closed"
+
+
+def test_amqp_errors_read_as_their_text_and_code() -> None:
+    assert str(ChannelClosed(404, "NOT_FOUND - x")) == "NOT_FOUND - x (404)"
+    assert str(ConnectionClosed(0, "lost")) == "lost"
+    closed = ConnectionClosed(530, "NOT_ALLOWED", 10, 40, stage="open")
+    assert (closed.reply_code, closed.class_id, closed.method_id, closed.stage) == (
+        530,
+        10,
+        40,
+        "open",
+    )
+    returned = Returned(312, "NO_ROUTE", "x", "k")
+    assert (returned.exchange, returned.routing_key) == ("x", "k")
+
+
+def test_properties_round_trip() -> None:
+    envelope = build_call("x", "file.get", {"a": 1}, timeout=5, reply_to="r", headers={"h": 1})
+    envelope.timestamp = 1_700_000_000
+    back = to_envelope(to_properties(envelope), envelope.body, exchange="x", routing_key="file.get")
+    assert back == envelope
