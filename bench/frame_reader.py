@@ -27,12 +27,12 @@ from collections.abc import Callable
 
 from aiormq.connection import FrameReceiver
 from pamqp import commands as spec
-
-from vincent_core.transport.amqp.machine import Credentials, Machine, Message
-from vincent_core.transport.amqp.properties import envelope_of
 from pamqp import frame as pamqp_frame
 from pamqp.body import ContentBody
 from pamqp.header import ContentHeader
+
+from vincent_core.transport.amqp.machine import Credentials, Machine, Message
+from vincent_core.transport.amqp.properties import envelope_of
 
 N = 20_000
 ROUNDS = 5

@@ -187,11 +187,6 @@ def test_no_verify_ssl_off_keeps_the_checks(value: str) -> None:
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="endpoint.py ssl_context compares no_verify_ssl case-sensitively against "
-    "('0', '', 'false', 'no'): ?no_verify_ssl=False (or NO) turns verification off",
-)
 @pytest.mark.parametrize("value", ["False", "NO"])
 def test_no_verify_ssl_false_in_capitals_keeps_the_checks(value: str) -> None:
     context = parse_url(f"amqps://h?no_verify_ssl={value}").ssl_context()
@@ -234,3 +229,10 @@ def test_missing_or_bad_tls_files_fail_when_the_context_is_made(tmp_path: Path) 
     ca, cert, _ = make_tls_files(tmp_path)
     with pytest.raises(ssl.SSLError):
         parse_url(f"amqps://h?certfile={cert}&keyfile={ca}").ssl_context()
+
+
+def test_no_verify_ssl_takes_only_a_yes_or_a_no() -> None:
+    assert parse_url("amqps://h/?no_verify_ssl=yes").tls_options["no_verify_ssl"] == "1"
+    assert parse_url("amqps://h/?no_verify_ssl=0").tls_options["no_verify_ssl"] == "0"
+    with pytest.raises(ValueError, match="no_verify_ssl"):
+        parse_url("amqps://h/?no_verify_ssl=maybe")

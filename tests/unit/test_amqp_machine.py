@@ -261,11 +261,6 @@ def test_tune_is_answered_with_the_negotiated_limits_then_open(
     assert (machine.channel_max, machine.frame_max, machine.heartbeat) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="machine.py _negotiate(0, theirs) returns the broker's heartbeat: "
-    "Credentials(heartbeat=0) (?heartbeat=0) does not turn heartbeats off",
-)
 def test_heartbeat_zero_turns_heartbeats_off() -> None:
     machine = Machine(Credentials(heartbeat=0))
     machine.receive(frame(0, START))
@@ -694,12 +689,6 @@ def test_the_number_of_a_channel_the_broker_closed_is_reusable() -> None:
     assert open_channel(machine) == channel
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="machine.py Channel.Close from the broker while our own channel.close is out "
-    "forgets the channel: the broker's close-ok for our close (RabbitMQ 3.10 sends one) is "
-    "then reported as a second ChannelClosed (and would close a reopened channel)",
-)
 def test_crossing_channel_closes_report_the_channel_closed_once() -> None:
     machine = opened(channel_max=1)
     channel = open_channel(machine)

@@ -69,7 +69,6 @@ MASKED = "amqp://bob:***@rabbit.example:5672/shop"
         ConnectionClosed(530, "NOT_ALLOWED - vhost shop not found", 10, 40, stage="open"),
         ConnectionClosed(530, "NOT_ALLOWED - access to vhost 'shop' refused for user 'bob'"),
         ConnectionClosed(403, "ACCESS_REFUSED - no access", stage="open"),
-        ConnectionClosed(0, "the broker closed the connection", stage="open"),
     ],
 )
 def test_a_refused_open_names_the_vhost_and_user(exc: ConnectionClosed) -> None:
@@ -86,7 +85,6 @@ def test_a_refused_open_names_the_vhost_and_user(exc: ConnectionClosed) -> None:
     [
         ConnectionClosed(403, "ACCESS_REFUSED - Login was refused", stage="login"),
         ConnectionClosed(403, "ACCESS_REFUSED - Login was refused"),
-        ConnectionClosed(0, "the broker closed the connection", stage="login"),
     ],
 )
 def test_a_refused_login_is_an_authentication_failure(exc: ConnectionClosed) -> None:
@@ -94,6 +92,14 @@ def test_a_refused_login_is_an_authentication_failure(exc: ConnectionClosed) -> 
     assert isinstance(error, AuthenticationFailed) and error.reply_code == 403
     assert isinstance(error, ConnectionFailed)  # exit 5 like every failed connect
     assert "'bob'" in str(error) and "secret" not in str(error)
+
+
+@pytest.mark.parametrize("stage", ["login", "open"])
+def test_a_socket_dropped_mid_handshake_is_no_refusal(stage: str) -> None:
+    text = f"the broker closed the connection during the handshake ({stage})"
+    error = connect_failure(ConnectionClosed(0, text, stage=stage), URL, MASKED)
+    assert type(error) is ConnectionFailed and not error.reply_code
+    assert "during the handshake" in str(error)
 
 
 def test_a_vhost_and_user_the_url_does_not_name_are_the_defaults() -> None:

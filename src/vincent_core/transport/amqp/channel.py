@@ -148,12 +148,18 @@ class Channel:
         for callback in list(self.on_cancel):
             callback(consumer_tag)
 
+    def close_now(self) -> None:
+        """Send ``channel.close`` (after whatever was written on it before)."""
+        if not self.is_closed:
+            self.connection.write(None, self.connection.close_channel_frame(self))
+            self._close_sent = True
+
     async def close(self) -> None:
-        """Close the channel (after whatever was written on it before)."""
+        """Close the channel (after whatever was written on it before), and wait for the
+        broker's ``close-ok`` (the caller bounds the wait)."""
         if self.is_closed:
             return
-        self.connection.write(None, self.connection.close_channel_frame(self))
-        self._close_sent = True
+        self.close_now()
         with contextlib.suppress(AMQPError):
             await asyncio.shield(self.closing)
 

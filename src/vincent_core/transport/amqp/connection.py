@@ -127,8 +127,13 @@ class Connection(asyncio.Protocol):
         if isinstance(event, MethodReceived):
             if event.method.name == "Channel.OpenOk":
                 opening = self._opening.pop(event.channel, None)
-                if opening is not None and not opening.done():
-                    opening.set_result(self.channels[event.channel])
+                opened = self.channels.get(event.channel)
+                if opening is not None and not opening.done() and opened is not None:
+                    opening.set_result(opened)
+                elif opened is not None:
+                    # Its opener gave up (a deadline): close it, or it stays open on
+                    # the broker and its number taken for the life of the connection.
+                    opened.close_now()
                 return
             channel = self.channels.get(event.channel)
             if channel is not None:
@@ -175,10 +180,13 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         text = f"the connection was lost ({exc})" if exc else "the broker closed the connection"
+        stage = ""
         if not self.opened.done():
+            # A broker without authentication_failure_close drops the socket on a bad
+            # login (or a refused vhost): the stage says which.
             stage = {"tune": "login", "open": "open"}.get(self.machine.state, "")
             text = f"the broker closed the connection during the handshake ({stage or 'start'})"
-        self._finish(ConnectionClosed(0, text))
+        self._finish(ConnectionClosed(0, text, stage=stage))
         self.machine.lost()
         if not self._socket_closed.done():
             self._socket_closed.set_result(None)
@@ -216,6 +224,9 @@ class Connection(asyncio.Protocol):
             self.transport.abort()
 
     def _send_protocol_output(self) -> None:
+        # What was written before goes first: a channel.close of ours must not follow
+        # the close-ok that answers the broker's crossing close (504 on RabbitMQ).
+        self.outbox.send()
         machine = self.machine
         if machine.outgoing and self.transport is not None and not self.transport.is_closing():
             self.transport.write(bytes(machine.outgoing))
@@ -255,17 +266,16 @@ class Connection(asyncio.Protocol):
         """Open a channel."""
         if self.is_closed:
             raise self._closed_error()
-        number, frame = self.machine.open_channel()
+        try:
+            number, frame = self.machine.open_channel()
+        except ProtocolError as exc:  # all channel numbers taken
+            raise ChannelClosed(0, str(exc)) from None
         self.channels[number] = Channel(self, number)
         opening: asyncio.Future[Channel] = self.loop.create_future()
         self._opening[number] = opening
         self.write(None, frame)
-        try:
-            return await opening
-        except BaseException:
-            if not opening.done() or opening.cancelled():
-                self._opening.pop(number, None)
-            raise
+        # Cancelled with its caller, the future stays in _opening: its open-ok closes it.
+        return await opening
 
     def _closed_error(self) -> AMQPError:
         if self.closing.done() and not self.closing.cancelled():

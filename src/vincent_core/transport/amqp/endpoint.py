@@ -32,6 +32,9 @@ _KNOWN = {
     "connection_timeout",
 }
 
+#: how ``no_verify_ssl`` may be written, as "1" (checks off) or "0" (checks on)
+_FLAGS = {"1": "1", "true": "1", "yes": "1", "0": "0", "false": "0", "no": "0", "": "0"}
+
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
@@ -58,7 +61,7 @@ class Endpoint:
         )
         if options.get("certfile"):
             context.load_cert_chain(options["certfile"], options.get("keyfile"))
-        if options.get("no_verify_ssl", "0") not in ("0", "", "false", "no"):
+        if options.get("no_verify_ssl") == "1":
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
         return context
@@ -107,6 +110,11 @@ def parse_url(url: str) -> Endpoint:
         frame_max=_int(query, "frame_max") or 0,
         channel_max=_int(query, "channel_max") or 0,
     )
+    if "no_verify_ssl" in query:
+        flag = query["no_verify_ssl"].strip().lower()
+        if flag not in _FLAGS:
+            raise ValueError(f"no_verify_ssl={query['no_verify_ssl']!r}: use 1 or 0")
+        query["no_verify_ssl"] = _FLAGS[flag]
     tls_options: dict[str, str] = {
         key: query[key]
         for key in ("cafile", "capath", "cadata", "certfile", "keyfile", "no_verify_ssl")

@@ -256,6 +256,8 @@ class Machine:
         #: channels whose close we sent (or whose close-ok we queued): frames for them
         #: are dropped until the number is free again
         self._closing_channels: set[int] = set()
+        #: channels whose close crossed the broker's (its close-ok to ours is still due)
+        self._crossed: set[int] = set()
         self._next_channel = 1
         self._server_properties: dict[str, Any] = {}
 
@@ -312,6 +314,7 @@ class Machine:
         self.state = "closed"
         self._channels.clear()
         self._closing_channels.clear()
+        self._crossed.clear()
         self._partial.clear()
         self._body_parts.clear()
 
@@ -396,7 +399,14 @@ class Machine:
             message.routing_key = method.routing_key or ""
             self._partial[channel] = message
         elif isinstance(method, spec.Channel.Close):
-            self._forget_channel(channel)
+            if channel in self._closing_channels:
+                # Crossing closes: the broker still answers ours with a close-ok, and
+                # the number is not free before that.
+                self._crossed.add(channel)
+                self._partial.pop(channel, None)
+                self._body_parts.pop(channel, None)
+            else:
+                self._forget_channel(channel)
             self.outgoing += encode_method(channel, spec.Channel.CloseOk())
             events.append(
                 ChannelClosed(
@@ -409,7 +419,10 @@ class Machine:
             )
         elif isinstance(method, spec.Channel.CloseOk):
             self._forget_channel(channel)
-            events.append(ChannelClosed(channel, 200, "closed", by_broker=False))
+            if channel in self._crossed:
+                self._crossed.discard(channel)  # reported with the broker's close
+            else:
+                events.append(ChannelClosed(channel, 200, "closed", by_broker=False))
         elif isinstance(method, spec.Channel.Flow):
             self.outgoing += encode_method(channel, spec.Channel.FlowOk(active=method.active))
         else:
@@ -497,7 +510,9 @@ class Machine:
             self.channel_max = _negotiate(credentials.channel_max or None, method.channel_max)
             self.channel_max = self.channel_max or 65535
             self.frame_max = _negotiate(credentials.frame_max or None, method.frame_max) or 131072
-            self.heartbeat = _negotiate(credentials.heartbeat, method.heartbeat)
+            # A client that asks for no heartbeat gets none (0 is not "no opinion").
+            heartbeat = credentials.heartbeat
+            self.heartbeat = 0 if heartbeat == 0 else _negotiate(heartbeat, method.heartbeat)
             self.outgoing += encode_method(
                 0,
                 spec.Connection.TuneOk(

@@ -82,14 +82,17 @@ def connect_failure(exc: BaseException, url: str, masked: str) -> VincentError:
     vhost, user = _who(url)
     if isinstance(exc, ConnectionClosed):
         code = exc.reply_code
-        if code == NOT_ALLOWED or (exc.stage == "open" and code in (ACCESS_REFUSED, 0)):
+        # A socket dropped mid-handshake (code 0) is not taken for a refusal: RabbitMQ
+        # refuses with a close and its code (vincent asks for
+        # authentication_failure_close), and a node going down drops sockets too.
+        if code == NOT_ALLOWED or (exc.stage == "open" and code == ACCESS_REFUSED):
             return ConnectionFailed(
                 f"cannot open vhost {vhost!r} on {masked} as user {user!r}: the broker refused "
                 "(no such vhost, or the user has no access to it)",
                 url=masked,
                 reply_code=NOT_ALLOWED,
             )
-        if code == ACCESS_REFUSED or (exc.stage == "login" and code == 0):
+        if code == ACCESS_REFUSED:
             return AuthenticationFailed(
                 f"authentication failed for user {user!r} on {masked}: check the user and password",
                 url=masked,
