@@ -226,6 +226,7 @@ class Link:
                 await self._watcher
         connection = self.connection
         if connection is not None:
-            await connection.close(flush + CLOSE_TIMEOUT)
+            # A blocked connection is not read by the broker: its close-ok never comes.
+            await connection.close(0 if self.blocked else flush + CLOSE_TIMEOUT)
         self.connected.clear()
         self._set("closed")

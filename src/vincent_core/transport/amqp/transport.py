@@ -110,6 +110,11 @@ class AmqpTransport(Transport):
         """True while the broker blocks the publishing connection (a resource alarm)."""
         return self._publishing.blocked
 
+    @property
+    def blocked_reason(self) -> str:
+        """The broker's reason while :attr:`blocked` (``low on memory``...), else ``""``."""
+        return self._publishing.blocked_reason if self._publishing.blocked else ""
+
     def _links_changed(self) -> None:
         links = (self._consuming.state, self._publishing.state)
         state: ConnectionState
