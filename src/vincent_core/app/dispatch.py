@@ -545,7 +545,7 @@ class Dispatcher:
         outcome.failures += 1
         wait = _backoff(outcome.failures)
         what = outcome.copies[0].what if outcome.copies else "copy"
-        if self.client.transport.blocked:
+        if self.client.state == "blocked":
             # A resource alarm: the parked copy would wait out its confirm as this one
             # did (and, let through once the alarm clears, run the handler once more).
             # Back to the queue: the broker hands it out again, and past a call's
