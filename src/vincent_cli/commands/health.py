@@ -116,6 +116,7 @@ async def _publishing_blocked(client: Client) -> bool:
     async def publish_twice() -> None:
         for _ in range(2):
             probe = Envelope(exchange="", routing_key="", body=b"", expiration="0")
+            # No bound of its own: the check's --timeout bounds it.
             await client.publish(probe, mandatory=False, timeout=None)
 
     transport.add_state_listener(on_state)
