@@ -11,7 +11,8 @@ code meaning
 3    timeout: no reply in time, or ``listen --timeout`` received nothing
 4    no route: nothing is bound to the key
 5    cannot connect or authenticate, or the connection dropped
-6    unhealthy (``vincent health``): a queue of the app is missing or has no consumer
+6    unhealthy (``vincent health``): a queue of the app is missing or has no consumer,
+     or the broker blocks publishing (a resource alarm)
 130  interrupted (Ctrl-C)
 ==== =========================================================================
 

@@ -9,12 +9,12 @@ reads the same on both brokers and never sleeps through a delay on memory://.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from tests.poll import eventually_async
 from vincent_core import Client
 from vincent_core.transport.memory import VirtualClock
 from vincent_core.wire.envelope import Envelope
@@ -48,17 +48,16 @@ class Broker:
     ) -> None:
         """Poll ``condition`` (sync or async) until it holds, failing after ``timeout``
         real seconds. ``advance``: broker seconds that pass per poll on memory://."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
+
+        async def holds() -> bool:
             result = condition()
             if inspect.isawaitable(result):
                 result = await result
-            if result:
-                return
-            assert loop.time() < deadline, "condition not met in time"
-            self.advance(advance)
-            await asyncio.sleep(0.01)
+            if not result:
+                self.advance(advance)
+            return bool(result)
+
+        await eventually_async(holds, timeout, what=lambda: condition, interval=0.01)
 
 
 async def depth(client: Client, queue: str) -> int:

@@ -15,6 +15,7 @@ import orjson
 import pytest
 
 from tests.cli.helpers import Cli, Proc
+from tests.poll import wait_until
 
 pytestmark = pytest.mark.rabbitmq
 
@@ -34,13 +35,6 @@ def fetch(port: int, path: str) -> tuple[int, str]:
 
 def healthy(port: int) -> bool:
     return fetch(port, "/healthz")[0] == 200
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.1)
 
 
 def free_port_pair() -> int:
@@ -137,7 +131,7 @@ def test_each_worker_process_serves_metrics_on_its_own_port(
         "echo", "--workers", "2", "--grace", "5", "--metrics-port", str(port), CLI_PREFIX=ns()
     )
     for worker_port in (port, port + 1):
-        eventually(functools.partial(healthy, worker_port))
+        wait_until(functools.partial(healthy, worker_port), interval=0.1)
         status, metrics = fetch(worker_port, "/metrics")
         assert status == 200
         assert "vincent_connection_state" in metrics

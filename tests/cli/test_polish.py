@@ -14,6 +14,7 @@ import orjson
 import pytest
 
 from tests.cli.helpers import Cli
+from tests.poll import wait_until
 
 
 @pytest.mark.parametrize(
@@ -94,10 +95,7 @@ def test_dead_list_counts_and_fits_80_columns(cli: Cli, ns: Callable[..., str]) 
     worker = cli.serve("echo", CLI_PREFIX=ns(), CLI_DEAD=dead)
     for n in range(3):
         assert cli.run("cast", ns("fail"), f"n:={n}").code == 0
-    deadline = time.monotonic() + 30
-    while cli.run("queues", dead).lines[0]["messages"] < 3:
-        assert time.monotonic() < deadline, "the dead letters did not arrive"
-        time.sleep(0.1)
+    wait_until(lambda: cli.run("queues", dead).lines[0]["messages"] >= 3, 30, interval=0.1)
     worker.signal(signal.SIGTERM)
     assert worker.finish().code == 0
 

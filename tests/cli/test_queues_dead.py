@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import orjson
 import pytest
 
 from tests.cli.helpers import Cli, Proc
+from tests.poll import wait_until
 
 pytestmark = pytest.mark.rabbitmq
 
@@ -21,11 +21,12 @@ def depth(cli: Cli, queue: str) -> int:
     return int(orjson.loads(result.stdout)["messages"])
 
 
-def wait_for_depth(cli: Cli, queue: str, expected: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while (seen := depth(cli, queue)) != expected:
-        assert time.monotonic() < deadline, f"{queue} holds {seen}, not {expected}"
-        time.sleep(0.1)
+def wait_for_depth(cli: Cli, queue: str, expected: int) -> None:
+    wait_until(
+        lambda: depth(cli, queue) == expected,
+        what=lambda: f"{queue} holds {depth(cli, queue)}, not {expected}",
+        interval=0.1,
+    )
 
 
 @pytest.fixture

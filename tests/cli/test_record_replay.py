@@ -6,7 +6,6 @@ import base64
 import datetime as dt
 import itertools
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import orjson
 import pytest
 
 from tests.cli.helpers import Cli
+from tests.poll import wait_until
 
 pytestmark = pytest.mark.rabbitmq
 
@@ -139,10 +139,8 @@ def test_record_stops_on_sigterm_with_everything_written(
     recorder = cli.start("record", ns("k"), "-o", str(traffic))
     recorder.stderr.wait_for(lambda line: line.startswith(b"listening on"))
     assert cli.run("cast", ns("k"), "--count", "4").code == 0
-    deadline = time.monotonic() + 30
-    while len(traffic.read_bytes().splitlines()) < 4:  # each line is flushed as it comes
-        assert time.monotonic() < deadline, traffic.read_bytes()
-        time.sleep(0.02)
+    # Each line is flushed as it comes.
+    wait_until(lambda: len(traffic.read_bytes().splitlines()) >= 4, 30, what=traffic.read_bytes)
     recorder.signal(signal.SIGTERM)
     result = recorder.finish()
     assert result.code == 0

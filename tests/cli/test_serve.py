@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import orjson
 import pytest
 
 from tests.cli.helpers import Cli
+from tests.poll import wait_until
 
 pytestmark = pytest.mark.rabbitmq
 
@@ -36,13 +36,6 @@ async def ready(client):
 def consumers(cli: Cli, queue: str) -> int:
     result = cli.run("queues", queue)
     return int(orjson.loads(result.stdout)["consumers"]) if result.code == 0 else 0
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.1)
 
 
 def test_serve_answers_and_stops_on_sigterm(cli: Cli, ns: Callable[..., str]) -> None:

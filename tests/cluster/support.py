@@ -20,6 +20,7 @@ import orjson
 
 from rabbitnetns import Host
 from tests.apps.sink_process import SinkWorker, handled
+from tests.poll import eventually_async
 from vincent_core import Client, Vincent, VincentError
 from vincent_core.app.listener import dead_letter_queue_spec
 
@@ -45,14 +46,6 @@ class Tally:
     samples: dict[str, str] = field(default_factory=dict)
     #: CancelledErrors raised by cast/call although nobody cancelled the caller
     leaked_cancels: int = 0
-
-
-async def eventually(condition, timeout: float, what=str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await condition():
-        assert loop.time() < deadline, f"condition not met in time: {what()}"
-        await asyncio.sleep(0.2)
 
 
 async def operate(
@@ -91,7 +84,7 @@ async def await_handled(sink: Path, expected: set[int], timeout: float) -> Count
         return expected <= set(handled(sink))
 
     with contextlib.suppress(AssertionError):
-        await eventually(all_handled, timeout)
+        await eventually_async(all_handled, timeout, interval=0.2)
     return handled(sink)
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from rabbitnetns import NetnsCluster
-from tests.cluster.support import HostWorker, eventually, vincent_health
+from tests.cluster.support import HostWorker, vincent_health
+from tests.poll import eventually_async
 from vincent_core import Client
 
 EXCHANGE = "hosts"
@@ -65,7 +66,9 @@ async def test_route_to_host_and_one_across_hosts(
                     await client.cast("fleet.flush", {"n": n}, require_route=True)
                 for n in range(JOBS):
                     await client.cast("fleet.job", {"n": n}, require_route=True)
-                await eventually(all_in, 60, lambda: Counter(k for k, *_ in lines()))
+                await eventually_async(
+                    all_in, 60, what=lambda: Counter(k for k, *_ in lines()), interval=0.2
+                )
 
         seen = lines()
         pid_host = {worker.process.pid: worker.host.hostname for worker in workers}

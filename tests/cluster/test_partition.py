@@ -32,11 +32,11 @@ from tests.cluster.support import (
     await_handled,
     dead_lettered,
     declare_from,
-    eventually,
     operate,
     paced_flow,
     vincent_health,
 )
+from tests.poll import eventually_async
 from vincent_core import Client
 
 HEARTBEAT = 4  # seconds, in every URL: aiormq gives a silent connection up after (4+1)*3 s
@@ -177,7 +177,7 @@ async def flow_cut_and_heal(
                 async def worker_says_so() -> bool:
                     return any(step[1:] == ("reconnecting", 503) for step in trail[0])
 
-                await eventually(worker_says_so, 60, lambda: trail)
+                await eventually_async(worker_says_so, 60, what=lambda: trail, interval=0.2)
 
         async def one(n: int) -> None:
             await operate(client, KEY, n, tally, cut, CALL_TIMEOUT)
@@ -207,7 +207,7 @@ async def flow_cut_and_heal(
         # A worker still connecting to the cut node should get through once it is
         # healed (asserted below, with the numbers).
         with contextlib.suppress(AssertionError):
-            await eventually(workers_serve, AFTER_HEAL, lambda: trail)
+            await eventually_async(workers_serve, AFTER_HEAL, what=lambda: trail, interval=0.2)
         if not await workers_serve():
             cut_off = workers[victim_index - 1]  # worker i is on node i + 1
             seen["stuck"] = await asyncio.to_thread(stuck_worker, victim, cut_off)

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import io
 import re
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output.vt100 import Vt100_Output
 from rich.console import Console
 
+from tests.poll import eventually
 from vincent_cli.console.app import console_main
 from vincent_cli.console.commands import Commands
 from vincent_cli.console.session import Session
@@ -78,16 +78,22 @@ class Driver:
     def toolbar(self) -> str:
         return toolbar_text(self.session)
 
+    def _alive(self, what: str) -> None:
+        """Raise if the console ended (its own exception, if it raised one)."""
+        if self.task.done():
+            self.task.result()
+            raise AssertionError(f"the console ended {what}")
+
     async def until(self, condition: Callable[[], object], timeout: float = 20.0) -> None:
         """Wait until ``condition()`` holds."""
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if self.task.done():
-                self.task.result()
-                raise AssertionError("the console ended")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not true within {timeout}s: {condition}")
-            await asyncio.sleep(0.01)
+
+        def holds() -> bool:
+            if condition():
+                return True
+            self._alive(f"before {condition}")
+            return False
+
+        await eventually(holds, timeout, what=lambda: condition, interval=0.01)
 
     def send(self, keys: str) -> None:
         """Type ``keys`` (escape sequences allowed)."""
@@ -112,17 +118,19 @@ class Driver:
     ) -> str:
         """Wait until the output after ``since`` (or the screen drawn after ``since``)
         matches ``pattern`` (a regular expression); returns that output."""
-        deadline = time.monotonic() + timeout
-        while True:
-            text = self.drawn()[since:] if drawn else self.output(since)
-            if re.search(pattern, text):
-                return text
-            if self.task.done():
-                self.task.result()
-                raise AssertionError(f"the console ended before {pattern!r}:\n{text}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no {pattern!r} within {timeout}s in:\n{text}")
-            await asyncio.sleep(0.01)
+        seen = [""]
+
+        def matches() -> bool:
+            seen[0] = self.drawn()[since:] if drawn else self.output(since)
+            if re.search(pattern, seen[0]):
+                return True
+            self._alive(f"before {pattern!r}:\n{seen[0]}")
+            return False
+
+        await eventually(
+            matches, timeout, what=lambda: f"no {pattern!r} in:\n{seen[0]}", interval=0.01
+        )
+        return seen[0]
 
     async def run(self, text: str, pattern: str, *, timeout: float = 20.0) -> str:
         """Type a command and wait for its output to match ``pattern``."""

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.apps.sink_process import SinkWorker, handled
-from tests.integration.support import wait_until
+from tests.poll import eventually_async, wait_until
 from vincent_core import Client, ConnectionLost, Message, Vincent
 from vincent_core.errors import PublishFailed, VincentError
 
@@ -77,12 +77,14 @@ async def test_calls_in_flight_fail_clearly_and_later_calls_work(
             await client.cast(ns("slow"), {}, timeout=0.5)
         release.set()
         await loop.run_in_executor(None, fresh_rabbit_node.start_app)
-        deadline = loop.time() + 60
-        while True:
+
+        async def answered() -> bool:
             try:
-                assert await client.call(ns("slow"), {}, timeout=5) == "done"
-                break
+                return bool(await client.call(ns("slow"), {}, timeout=5) == "done")
             except VincentError:
-                assert loop.time() < deadline, "the client never recovered"
-                await asyncio.sleep(0.2)
+                return False
+
+        await eventually_async(
+            answered, 60, what=lambda: "the client never recovered", interval=0.2
+        )
         assert client.state == "connected"

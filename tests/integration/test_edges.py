@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.cli.helpers import Cli, cli_env
-from tests.integration.support import eventually
+from tests.poll import eventually, eventually_async, wait_until
 from vincent_core import (
     CallTimeout,
     Client,
@@ -146,13 +146,14 @@ async def test_the_first_call_during_an_outage_times_out_on_time_and_later_calls
             assert loop.time() - started < 2 + 0.5
         finally:
             await asyncio.to_thread(fresh_rabbit_node.start_app)
-        deadline = loop.time() + 30
-        while True:
+
+        async def calls_work() -> bool:
             try:
-                assert await client.call(ns("echo"), {"n": 2}, timeout=2) == {"n": 2}
-                break
+                return bool(await client.call(ns("echo"), {"n": 2}, timeout=2) == {"n": 2})
             except (CallTimeout, ConnectionLost, PublishFailed):
-                assert loop.time() < deadline, "calls never worked again"
+                return False
+
+        await eventually_async(calls_work, 30, what=lambda: "calls never worked again")
 
 
 async def test_a_call_times_out_on_time_when_nobody_consumes(broker_url: str, ns: Any) -> None:
@@ -322,14 +323,10 @@ def test_a_sync_client_created_before_fork_works_in_the_child(broker_url: str, n
             finally:
                 os._exit(code)
         os.close(writer)
+        done = False
         try:
-            deadline = time.monotonic() + 15
-            while True:
-                done, _status = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    break
-                assert time.monotonic() < deadline, "the child hung"
-                time.sleep(0.05)
+            wait_until(lambda: os.waitpid(pid, os.WNOHANG)[0] != 0, 15, what=lambda: "it hung")
+            done = True  # and reaped
             said = os.read(reader, 4096).decode()
         finally:
             with contextlib.suppress(ChildProcessError, ProcessLookupError):

@@ -12,12 +12,12 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from tests.integration.foreign import RawLongString, foreign_publish
+from tests.poll import eventually_async
 from vincent_core import Client, Message, RemoteError, Vincent
 from vincent_core.transport.base import Delivery
 from vincent_core.wire.envelope import Envelope
@@ -25,15 +25,6 @@ from vincent_core.wire.envelope import Envelope
 pytestmark = pytest.mark.rabbitmq
 
 TIMEOUT = 20.0
-
-
-async def until(condition: Callable[[], Awaitable[bool]], timeout: float = TIMEOUT) -> None:
-    """Poll an async ``condition`` until it holds, failing after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 async def depth(client: Client, queue: str) -> int:
@@ -54,7 +45,7 @@ async def take_every(client: Client, queue: str, expected: int) -> list[Envelope
             taken.append(delivery.envelope)
         return len(taken) >= expected
 
-    await until(got_them)
+    await eventually_async(got_them, TIMEOUT)
     assert await client.take(queue) is None, f"more than {expected} message(s) in {queue!r}"
     return taken
 
@@ -121,12 +112,12 @@ async def test_a_capped_dead_letter_queue_does_not_stall_the_listener(
             async def others_handled() -> bool:
                 return sorted(handled) == [0, 1, 2]
 
-            await until(others_handled)
+            await eventually_async(others_handled, TIMEOUT)
             assert await depth(client, dead_queue) == 0
             await asyncio.to_thread(rabbit_node.rabbitmqctl, "clear_policy", ns("cap"))
             [dead] = await take_every(client, dead_queue, 1)
             assert json.loads(dead.body)["n"] == -1
-            await until(lambda: settled(client, key))
+            await eventually_async(lambda: settled(client, key), TIMEOUT)
     finally:
         await asyncio.to_thread(_clear_policy, rabbit_node, ns("cap"))
 
@@ -264,7 +255,7 @@ async def test_an_exception_whose_str_raises_is_answered_and_logged(
                 await client.call(key, {}, timeout=10)
             message_id = await client.cast(key, {})
             [dead] = await take_every(client, dead_queue, 1)
-            await until(lambda: settled(client, key))
+            await eventually_async(lambda: settled(client, key), TIMEOUT)
     assert caught.value.type.endswith("Unprintable")
     assert dead.headers["x-vincent-error-type"].endswith("Unprintable")
     assert "str() failed" in dead.headers["x-vincent-error-message"]
@@ -287,7 +278,7 @@ async def test_a_queue_name_at_the_limit_still_retries(broker_url: str, exchange
     async with app.running(), Client(broker_url, exchange=exchange) as client:
         await client.cast(key, {})
         [dead] = await take_every(client, dead_queue, 1)
-        await until(lambda: settled(client, queue))
+        await eventually_async(lambda: settled(client, queue), TIMEOUT)
     assert attempts == [0, 1]
     assert dead.headers["x-vincent-attempts"] == 2
 

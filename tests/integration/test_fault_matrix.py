@@ -39,7 +39,7 @@ import pytest
 from tests.apps.sink_process import SinkWorker, handled
 from tests.fixtures.rabbit import RabbitNode
 from tests.integration.foreign import RawLongString, foreign_publish_many
-from tests.integration.support import wait_until
+from tests.poll import eventually_async, wait_until
 from vincent_core import Client, VincentError
 from vincent_core.wire.deadlines import DEADLINE_HEADER, now_ms
 from vincent_core.wire.envelope import build_cast
@@ -254,19 +254,20 @@ def _expired(run: Run) -> set[int]:
 
 async def _until_every_message_ended(run: Run, timeout: float = 60.0) -> None:
     async with Client(run.node.url) as client:
-        deadline = time.monotonic() + timeout
-        while True:
+
+        async def every_message_ended() -> bool:
             with contextlib.suppress(VincentError):  # being declared again: next round
                 await _take_dead(client, run.dead, run.dead_letters)
             dead = {d["body"]["n"] for d in run.dead_letters}
-            if (
+            return (
                 run.good <= set(handled(run.sink))
                 and dead >= run.poison
                 and _expired(run) >= run.stale
-            ):
-                return
-            assert time.monotonic() < deadline, "not every message ended in time"
-            await asyncio.sleep(0.05)
+            )
+
+        await eventually_async(
+            every_message_ended, timeout, what=lambda: "not every message ended in time"
+        )
 
 
 async def _stuck(run: Run) -> int:

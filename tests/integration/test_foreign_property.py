@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from tests.apps.sink_process import SinkWorker, handled
 from tests.integration.foreign import RawLongString, foreign_publish_many, not_utf8
+from tests.poll import eventually_async
 from vincent_core import Client
 from vincent_core.wire.envelope import Envelope
 from vincent_core.wire.routing import retry_queue_name
@@ -105,17 +106,25 @@ def worker(rabbit_node: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 async def _dead_letters(url: str, queue: str, ids: set[str]) -> dict[str, list[Envelope]]:
     found: dict[str, list[Envelope]] = {}
+
+    def count() -> int:
+        return sum(len(v) for v in found.values())
+
     async with Client(url) as client:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + TIMEOUT
-        while sum(len(v) for v in found.values()) < len(ids):
-            delivery = await client.take(queue) if await client.queue_info(queue) else None
-            if delivery is None:
-                assert loop.time() < deadline, f"dead letters missing: {ids - set(found)}"
-                await asyncio.sleep(0.02)
-                continue
-            await delivery.ack()
-            found.setdefault(delivery.envelope.message_id or "", []).append(delivery.envelope)
+
+        async def all_taken() -> bool:
+            # Take no more than expected: an extra one is for the check below.
+            while count() < len(ids) and await client.queue_info(queue):
+                delivery = await client.take(queue)
+                if delivery is None:
+                    break
+                await delivery.ack()
+                found.setdefault(delivery.envelope.message_id or "", []).append(delivery.envelope)
+            return count() >= len(ids)
+
+        await eventually_async(
+            all_taken, TIMEOUT, what=lambda: f"dead letters missing: {ids - set(found)}"
+        )
         # Nothing more arrives for these: not a second copy, not in the retry queue.
         await asyncio.sleep(0.2)
         extra = await client.take(queue)

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests.poll import eventually, eventually_async
 from vincent_core import Client, Message, Vincent
 from vincent_core.transport.base import Delivery
 from vincent_core.wire.failures import restore_dead_letter
@@ -29,28 +30,24 @@ async def test_quorum_listener_serves_and_dead_letters_at_the_delivery_limit(
         await client.cast(ns("q"), {"poison": True})
         # Each requeue stands for a worker that crashed while handling the message.
         deliveries = 0
-        done = asyncio.Event()
 
         async def crash(delivery: Delivery) -> None:
             nonlocal deliveries
             deliveries += 1
             await delivery.reject(requeue=True)
 
-        subscription = await client.transport.consume(ns("q"), crash, prefetch=1)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 20
-        while True:
+        async def dead_lettered() -> bool:
             info = await client.queue_info(ns("dead"))
-            if info is not None and info.messages == 1:
-                done.set()
-                break
-            assert loop.time() < deadline, f"not dead-lettered after {deliveries} deliveries"
-            await asyncio.sleep(0.05)
+            return info is not None and info.messages == 1
+
+        subscription = await client.transport.consume(ns("q"), crash, prefetch=1)
+        await eventually_async(
+            dead_lettered, 20, what=lambda: f"not dead-lettered after {deliveries} deliveries"
+        )
         await subscription.cancel()
         dead = await client.take(ns("dead"))
         assert dead is not None
         await dead.ack()
-    assert done.is_set()
     assert deliveries == 3
     assert dead.envelope.body == b'{"poison":true}'
     restored = restore_dead_letter(dead.envelope)
@@ -72,17 +69,21 @@ async def test_a_quorum_listener_retries_and_dead_letters_through_quorum_queues(
         if msg["name"] == "poison" or attempts[msg["name"]] == 1:
             raise RuntimeError("not this time")
 
+    async def dead_lettered() -> bool:
+        info = await client.queue_info(ns("dead"))
+        return info is not None and info.messages == 1
+
     async with app.running(), Client(broker_url, exchange=exchange) as client:
         await client.cast(ns("q"), {"name": "flaky"})
         await client.cast(ns("q"), {"name": "poison"})
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 20
-        while attempts != {"flaky": 2, "poison": 2}:
-            assert loop.time() < deadline, f"attempts so far: {attempts}"
-            await asyncio.sleep(0.05)
-        while (info := await client.queue_info(ns("dead"))) is None or info.messages != 1:
-            assert loop.time() < deadline, "the poison message was not dead-lettered"
-            await asyncio.sleep(0.05)
+        await eventually(
+            lambda: attempts == {"flaky": 2, "poison": 2},
+            20,
+            what=lambda: f"attempts so far: {attempts}",
+        )
+        await eventually_async(
+            dead_lettered, 20, what=lambda: "the poison message was not dead-lettered"
+        )
     listed = await asyncio.to_thread(
         rabbit_node.rabbitmqctl, "list_queues", "name", "type", "--formatter", "json", "--quiet"
     )

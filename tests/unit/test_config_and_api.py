@@ -57,3 +57,15 @@ def test_error_tree() -> None:
     assert issubclass(CallTimeout, VincentError)
     assert issubclass(Rejected, VincentError)
     assert not issubclass(Rejected, RemoteError)
+
+
+def test_the_copy_timeout_is_the_apps_and_must_be_positive() -> None:
+    import pytest
+
+    from vincent_core import Vincent
+    from vincent_core.errors import ConfigurationError
+
+    assert Vincent("memory://").copy_timeout == 30.0
+    assert Vincent("memory://", copy_timeout=2.5).copy_timeout == 2.5
+    with pytest.raises(ConfigurationError, match="copy_timeout must be positive"):
+        Vincent("memory://", copy_timeout=0)

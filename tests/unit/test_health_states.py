@@ -1,4 +1,4 @@
-"""``/healthz`` and the connection-state gauge know the ``blocked`` state."""
+"""``/healthz``, the connection-state gauge and `vincent health` know the ``blocked`` state."""
 
 from __future__ import annotations
 
@@ -22,3 +22,13 @@ def test_a_reconnecting_worker_is_not_healthy() -> None:
 
 def test_the_gauge_has_a_blocked_state() -> None:
     assert "blocked" in _STATES
+
+
+def test_vincent_health_names_a_blocked_broker_with_the_queues_problems() -> None:
+    from vincent_cli.commands.health import BLOCKED, QueueHealth, unhealthy_reason
+
+    queues = [QueueHealth("a", True, 0, 1), QueueHealth("b", True, 3, 0)]
+    assert unhealthy_reason(queues) == "no consumers on b"
+    assert unhealthy_reason(queues, blocked=True) == f"{BLOCKED}; no consumers on b"
+    assert unhealthy_reason(queues[:1], blocked=True) == BLOCKED
+    assert unhealthy_reason(queues[:1]) is None

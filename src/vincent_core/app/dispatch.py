@@ -10,8 +10,9 @@ Every delivery goes through two steps, and only these decide what happens to it:
 2. :meth:`Dispatcher._conclude` publishes the copies, each confirmed (and routed, for
    the ones addressed to a queue), and only then settles the original. A copy that
    cannot be placed yet (its queue was deleted and cannot be declared again, the broker
-   nacks it, the publish channel is gone) parks the original at the end of its queue
-   and tries again later, with backoff; if even that fails, the original goes back to
+   nacks it, the publish channel is gone, no confirm within ``copy_timeout``) parks the
+   original at the end of its queue and tries again later, with backoff; if even that
+   fails, or the broker blocks publishing (a resource alarm), the original goes back to
    its queue after a bounded wait. Nothing returns without ack, requeue or dead letter
    while the delivery's channel lives (CONTRACT 6.2).
 
@@ -78,7 +79,8 @@ __all__ = ["Dispatcher", "Outcome"]
 
 log = logging.getLogger("vincent.worker")
 
-#: how long one copy may wait for its confirm (or for the connection to come back)
+#: how long a reply or copy may wait for its confirm (or for the connection to come
+#: back) by default: ``Vincent(copy_timeout=...)``
 COPY_TIMEOUT = 30.0
 #: waits before a copy that could not be placed is tried again: 0.2 s doubling to 5 s
 _BACKOFF_FIRST, _BACKOFF_MAX = 0.2, 5.0
@@ -155,6 +157,7 @@ class Dispatcher:
         stats: Counter[str],
         on_settled: Callable[[Listener], None] | None = None,
         dead_letter_spec: QueueSpec | None = None,
+        copy_timeout: float = COPY_TIMEOUT,
     ) -> None:
         self.listener = listener
         self.queue = queue
@@ -165,6 +168,7 @@ class Dispatcher:
             dead_letter_queue, [listener]
         )
         self.consumer_id = consumer_id
+        self.copy_timeout = copy_timeout
         self.stats = stats
         self.on_settled = on_settled
         self.in_flight: dict[Delivery, asyncio.Task[Any]] = {}
@@ -525,14 +529,14 @@ class Dispatcher:
             await transport.declare_queue(copy.queue)
             self._retry_queue_ready = True
         try:
-            await transport.publish(copy.envelope, mandatory=mandatory, timeout=COPY_TIMEOUT)
+            await transport.publish(copy.envelope, mandatory=mandatory, timeout=self.copy_timeout)
         except NoRoute:
             if copy.queue is None:
                 raise
             # Someone deleted the queue (an operator, a policy): declare it again.
             log.warning("%s queue %r was missing: declared it again", copy.what, copy.queue.name)
             await transport.declare_queue(copy.queue)
-            await transport.publish(copy.envelope, mandatory=True, timeout=COPY_TIMEOUT)
+            await transport.publish(copy.envelope, mandatory=True, timeout=self.copy_timeout)
 
     async def _defer(self, delivery: Delivery, outcome: Outcome, exc: Exception) -> None:
         """A copy could not be placed: park the original at the end of its queue with
@@ -541,6 +545,22 @@ class Dispatcher:
         outcome.failures += 1
         wait = _backoff(outcome.failures)
         what = outcome.copies[0].what if outcome.copies else "copy"
+        if self.client.state == "blocked":
+            # A resource alarm: the parked copy would wait out its confirm as this one
+            # did (and, let through once the alarm clears, run the handler once more).
+            # Back to the queue: the broker hands it out again, and past a call's
+            # deadline the next run drops it as expired.
+            log.warning(
+                "%s: could not publish its %s (%s); the broker blocks publishing (a"
+                " resource alarm): back to its queue in %gs",
+                self._who(envelope),
+                what,
+                _describe(exc),
+                wait,
+            )
+            await asyncio.sleep(wait)
+            await self._settle(delivery, requeue=True)
+            return
         log.warning(
             "%s: could not publish its %s (%s); trying again in %gs, meanwhile the listener"
             " goes on",
@@ -556,7 +576,7 @@ class Dispatcher:
             self._parked.popitem(last=False)
         try:
             parked = self._copy(build_parked(envelope, self.queue, token))
-            await self.client.transport.publish(parked, mandatory=True, timeout=COPY_TIMEOUT)
+            await self.client.transport.publish(parked, mandatory=True, timeout=self.copy_timeout)
         except asyncio.CancelledError:
             self._parked.pop(token, None)
             raise

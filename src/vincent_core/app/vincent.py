@@ -10,6 +10,7 @@ import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+from vincent_core.app.dispatch import COPY_TIMEOUT
 from vincent_core.app.listener import (
     DEFAULT_MAX_BODY_SIZE,
     ActiveCheck,
@@ -60,7 +61,10 @@ class Vincent:
         dead_letter_queue: str = DEFAULT_DEAD_LETTER_QUEUE,
         concurrency: int = DEFAULT_CONCURRENCY,
         consumer_timeout: float = 1800.0,
+        copy_timeout: float = COPY_TIMEOUT,
     ) -> None:
+        if copy_timeout <= 0:
+            raise ConfigurationError(f"copy_timeout must be positive, not {copy_timeout!r}")
         self.url = resolve_url(url)
         self.exchange = resolve_exchange(exchange)
         self.dead_letter_queue = dead_letter_queue
@@ -68,6 +72,10 @@ class Vincent:
         #: the broker's consumer_timeout in seconds (RabbitMQ's default: 30 min); a
         #: handler running past 80% of it is logged
         self.consumer_timeout = consumer_timeout
+        #: how long a reply, retry copy, dead letter or hand-off may wait for its confirm
+        #: (30 s): past it the message goes back to its queue (or is parked) instead of
+        #: being held while the broker blocks publishing
+        self.copy_timeout = copy_timeout
         self.listeners: list[Listener] = []
         self._on_start: list[Hook] = []
         self._on_stop: list[Hook] = []
@@ -171,6 +179,7 @@ class Vincent:
             dead_letter_queue=self.dead_letter_queue,
             concurrency=concurrency or self.concurrency,
             consumer_timeout=self.consumer_timeout,
+            copy_timeout=self.copy_timeout,
         )
         self.client, self.worker = client, worker
         try:

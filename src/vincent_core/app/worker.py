@@ -12,7 +12,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
-from vincent_core.app.dispatch import Dispatcher
+from vincent_core.app.dispatch import COPY_TIMEOUT, Dispatcher
 from vincent_core.app.listener import Listener, dead_letter_queue_spec
 from vincent_core.app.threads import HandlerThreads
 from vincent_core.client import Client
@@ -50,6 +50,7 @@ class Worker:
         dead_letter_queue: str,
         concurrency: int,
         consumer_timeout: float = 1800.0,
+        copy_timeout: float = COPY_TIMEOUT,
     ) -> None:
         self.client = client
         self.listeners = listeners
@@ -66,6 +67,7 @@ class Worker:
         self.executor = HandlerThreads(max(4, sync_slots * 2))
         self.running: list[_Running] = []
         self.consumer_timeout = consumer_timeout
+        self.copy_timeout = copy_timeout
         self._warned: set[object] = set()
         self._active_task: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
@@ -91,6 +93,7 @@ class Worker:
                 stats=stats,
                 on_settled=self._after_message,
                 dead_letter_spec=dead_letters,
+                copy_timeout=self.copy_timeout,
             )
             running = _Running(
                 listener, queue, dispatcher, listener.concurrency or self.concurrency, stats=stats
