@@ -291,17 +291,13 @@ async def flow_cut_and_heal(
     assert len(fresh.confirmed) == AFTER and fresh.calls_ok == AFTER, (summary, fresh.samples)
     # A partition is a blip for the majority, not an outage.
     assert len(tally.confirmed) + tally.calls_ok >= OPERATIONS * 0.8, summary
+    # The connection is vincent's own: what waits on a connection it gives up fails
+    # with ConnectionLost, never a bare CancelledError.
     leaked = tally.leaked_cancels + after.leaked_cancels + fresh.leaked_cancels
-    if leaked:
-        # Seen with vincent's aiormq transport as of 2026-12-04: when aiormq gives up a
-        # silent connection (missed heartbeats) it cancels the pending confirm futures,
-        # and AmqpTransport.publish lets that CancelledError out of cast()/call().
-        pytest.xfail(f"{leaked} cast/call raised a bare CancelledError: {summary}")
-    if stuck:
-        # Seen with the same transport: the cut-off worker's reconnect hangs in a connect
-        # or AMQP handshake with no deadline (the node accepted it while pausing or
-        # resuming), so it says `reconnecting` (truthfully) and never serves again.
-        pytest.xfail(
-            f"the cut-off worker was still reconnecting {AFTER_HEAL:g}s after the heal "
-            f"(its sockets and node {victim_index + 1}'s view: {seen['stuck']}): {summary}"
-        )
+    assert leaked == 0, f"{leaked} cast/call raised a bare CancelledError: {summary}"
+    # Every connect and handshake has a deadline (connect_timeout): a worker cannot stay
+    # stuck reconnecting to a healed node.
+    assert not stuck, (
+        f"the cut-off worker was still reconnecting {AFTER_HEAL:g}s after the heal "
+        f"(its sockets and node {victim_index + 1}'s view: {seen['stuck']}): {summary}"
+    )
