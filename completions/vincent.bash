@@ -146,7 +146,7 @@ _vincent()
                 --timeout) :; return ;;
             esac
             case "$cur" in
-                -*) COMPREPLY=($(compgen -W "--timeout -h --help" -- "$cur")) ;;
+                -*) COMPREPLY=($(compgen -W "--timeout --allow-blocked -h --help" -- "$cur")) ;;
                 *) : ;;
             esac
             ;;

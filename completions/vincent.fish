@@ -80,6 +80,7 @@ complete -c vincent -n '__fish_seen_subcommand_from queues' -l watch -d 'Refresh
 complete -c vincent -n '__fish_seen_subcommand_from queues' -l interval -r -d 'Seconds between refreshes with --watch.'
 complete -c vincent -n '__fish_seen_subcommand_from queues' -s h -l help -d 'Show the help and exit.'
 complete -c vincent -n '__fish_seen_subcommand_from health' -l timeout -r -d 'Give up (exit 3) after SECONDS.'
+complete -c vincent -n '__fish_seen_subcommand_from health' -l allow-blocked -d 'A broker that blocks publishing (a resource alarm) is reported, exit…'
 complete -c vincent -n '__fish_seen_subcommand_from health' -s h -l help -d 'Show the help and exit.'
 complete -c vincent -n '__fish_seen_subcommand_from trace' -s n -l count -r -d 'Stop after this many messages.'
 complete -c vincent -n '__fish_seen_subcommand_from trace' -l timeout -r -d 'Stop after this many seconds; exit 3 if nothing was received.'
