@@ -65,14 +65,8 @@ def add_vhost(node: RabbitNode, name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitNode]:
-    rabbit = RabbitNode(tmp_path_factory.mktemp("rabbit-mgmt"), management=True)
-    try:
-        rabbit.start()
-        rabbit.rabbitmqctl("trace_on")
-        yield rabbit
-    finally:
-        rabbit.stop()
+def node(mgmt_node: RabbitNode) -> RabbitNode:
+    return mgmt_node
 
 
 @pytest.fixture(scope="module")
