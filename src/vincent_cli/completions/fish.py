@@ -41,8 +41,7 @@ def _fish_option(option: Option, condition: str) -> str:
         parts.append("-r")
         kind = "choice" if option.choices else option.kind
         action = _fish_action(kind, option.choices)
-        if action:
-            parts.append("-F" if kind == "dir" else action)
+        parts.append(("-F" if kind == "dir" else action) if action else "-f")
     parts.append(f"-d '{_fish_text(option.help)}'")
     return " ".join(parts)
 
