@@ -335,3 +335,15 @@ def test_the_body_after_the_key_completes_at_file_names(
     offer = complete(shell, f"vincent call stub.key @{tmp_path}/bo", env)
     assert [word for word in offer.words if word.endswith("body.json")], offer.words
     assert not log.exists()
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_hostile_binding_is_offered_never_run(
+    shell: str, complete: Complete, tmp_path: Path
+) -> None:
+    pwned = tmp_path / "pwned"
+    keys = f"'x.$(touch {pwned})' 'x.`touch {pwned}`' 'x.a b'"
+    env = base_env(stub_bin(tmp_path, f"printf '%s\\n' {keys}"))
+    offer = complete(shell, "vincent cast x.", env)
+    assert len(offer.keys) == 3, offer
+    assert not pwned.exists()
