@@ -16,6 +16,8 @@ install`` writes the one for the user's shell where it loads without root
 (:func:`install_path`).
 """
 
+from __future__ import annotations
+
 from pathlib import Path
 
 from vincent_cli.completions.bash import render_bash
