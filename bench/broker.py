@@ -11,7 +11,7 @@ from typing import Any
 import aiormq
 from pamqp import commands as spec
 
-from bench.params import body_bytes
+from bench.params import body, body_bytes
 
 __all__ = ["Admin", "in_flight"]
 
@@ -78,16 +78,33 @@ class Admin:
                 delivery_mode=2,
                 message_id=uuid.uuid4().hex,
             )
-            confirm = await self._channel.basic_publish(
-                body_bytes(number),
-                exchange=self.exchange,
-                routing_key=key,
-                properties=properties,
-            )
-            if not isinstance(confirm, spec.Basic.Ack):
-                raise RuntimeError(f"fill {key}: the broker refused a message")
+            await self._publish(key, body_bytes(number), properties)
 
         await in_flight(count, window, publish)
+
+    async def fill_calls(
+        self, key: str, count: int, *, reply_to: str, timeout: float, window: int = 2_000
+    ) -> None:
+        """Publish ``count`` call requests to ``key`` as ``Client.call`` makes them (ids,
+        timestamp, ``expiration`` and ``x-vincent-deadline`` from ``timeout``), with a
+        ``reply_to`` nobody answers from."""
+        from vincent_core.transport.amqp.properties import to_properties
+        from vincent_core.wire.envelope import build_call
+
+        async def publish(number: int) -> None:
+            request = build_call(
+                self.exchange, key, body(number), timeout=timeout, reply_to=reply_to
+            )
+            await self._publish(key, request.body, to_properties(request))
+
+        await in_flight(count, window, publish)
+
+    async def _publish(self, key: str, payload: bytes, properties: spec.Basic.Properties) -> None:
+        confirm = await self._channel.basic_publish(
+            payload, exchange=self.exchange, routing_key=key, properties=properties
+        )
+        if not isinstance(confirm, spec.Basic.Ack):
+            raise RuntimeError(f"fill {key}: the broker refused a message")
 
     async def top_up(self, queue: str, key: str, depth: int) -> None:
         """Fill ``queue`` back up to ``depth`` ready messages."""

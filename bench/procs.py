@@ -13,7 +13,7 @@ from types import TracebackType
 
 from bench.node import REPO
 
-__all__ = ["WorkerProcess", "memory_mb"]
+__all__ = ["WorkerProcess", "memory_mb", "start_tracer"]
 
 
 def memory_mb(pid: int, field: str = "VmRSS") -> float:
@@ -110,3 +110,24 @@ class WorkerProcess:
     ) -> None:
         await self.stop()
         self._log.close()
+
+
+async def start_tracer(
+    url: str, exchange: str, key: str, *, stdout: int = asyncio.subprocess.DEVNULL
+) -> asyncio.subprocess.Process:
+    """``vincent trace KEY`` writing its JSON lines to ``stdout``, once it reads.
+
+    Nothing more is read from its stderr: it stays quiet unless something goes wrong.
+    """
+    vincent = str(Path(sys.executable).with_name("vincent"))
+    env = {**os.environ, "VINCENT_BROKER_URL": url, "VINCENT_EXCHANGE": exchange}
+    process = await asyncio.create_subprocess_exec(
+        vincent, "trace", key, cwd=REPO, env=env, stdout=stdout, stderr=asyncio.subprocess.PIPE
+    )
+    assert process.stderr is not None
+    line = await asyncio.wait_for(process.stderr.readline(), 30)
+    if not line.startswith(b"tracing exchange"):
+        process.kill()
+        await process.wait()
+        raise RuntimeError(f"vincent trace did not start: {line.decode(errors='replace')}")
+    return process

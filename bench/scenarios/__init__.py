@@ -1,5 +1,5 @@
 """The seven scenarios of issue 7, the firehose's cost (issue 16) and what typed handlers
-cost (issue 17), in table order."""
+cost (issue 17) and what `vincent trace` holds (issue 18), in table order."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from bench.scenarios.cast import Cast
 from bench.scenarios.drain import Drain
 from bench.scenarios.firehose import FirehoseCost
 from bench.scenarios.oneshot import OneShot
+from bench.scenarios.trace_rss import TraceRSS
 from bench.scenarios.typed import TypedCalls
 
 __all__ = ["ALL"]
@@ -24,4 +25,5 @@ ALL: tuple[type[Scenario], ...] = (
     Backlog,
     FirehoseCost,
     TypedCalls,
+    TraceRSS,
 )

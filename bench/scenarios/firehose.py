@@ -11,13 +11,10 @@ switches between them before each run (untimed). Needs the bench's private node:
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
-from pathlib import Path
 
-from bench.node import NODES, REPO
-from bench.procs import WorkerProcess
+from bench.node import NODES
+from bench.procs import WorkerProcess, start_tracer
 from bench.runner import Metric
 from bench.scenarios.calls import CallThroughput
 
@@ -53,7 +50,7 @@ class FirehoseCost(CallThroughput):
         )
         self.workers = [await worker.start()]
         await self._tracing(True)
-        self.tracer = await _start_tracer(self.env.url, self.env.exchange, key)
+        self.tracer = await start_tracer(self.env.url, self.env.exchange, key)
 
     async def _tracing(self, on: bool) -> None:
         await asyncio.to_thread(self.node.rabbitmqctl, "trace_on" if on else "trace_off")
@@ -77,26 +74,3 @@ class FirehoseCost(CallThroughput):
         if hasattr(self, "node"):
             await self._tracing(False)
         await super().teardown()
-
-
-async def _start_tracer(url: str, exchange: str, key: str) -> asyncio.subprocess.Process:
-    """``vincent trace KEY`` writing its JSON lines to /dev/null, once it reads."""
-    vincent = str(Path(sys.executable).with_name("vincent"))
-    env = {**os.environ, "VINCENT_BROKER_URL": url, "VINCENT_EXCHANGE": exchange}
-    process = await asyncio.create_subprocess_exec(
-        vincent,
-        "trace",
-        key,
-        cwd=REPO,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    line = await asyncio.wait_for(process.stderr.readline(), 30)
-    if not line.startswith(b"tracing exchange"):
-        process.kill()
-        await process.wait()
-        raise RuntimeError(f"vincent trace did not start: {line.decode(errors='replace')}")
-    # Nothing more is read from stderr: it stays quiet unless something goes wrong.
-    return process

@@ -63,11 +63,13 @@ class FirehoseTap:
         """Start receiving; ``False`` when tracing is off (nothing will come: the queue
         is gone again). Without ``probe``, trust that it is on."""
         import asyncio
-
-        from vincent_core.transport.memory import MemoryTransport
+        import sys
 
         transport = self.client.transport
-        if isinstance(transport, MemoryTransport):
+        # A MemoryTransport means its module is loaded; an AMQP tracer does not load it
+        # (what a tracer imports stays in its memory for good: issue 18's bound).
+        memory = sys.modules.get("vincent_core.transport.memory")
+        if memory is not None and isinstance(transport, memory.MemoryTransport):
             from vincent_core.transport.memory.firehose import watch_published
 
             loop = asyncio.get_running_loop()

@@ -25,10 +25,12 @@ up, or to a call never seen, is counted in :attr:`Conversations.unmatched`.
 from __future__ import annotations
 
 import heapq
+import marshal
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal
 
+from vincent_core.wire.envelope import Envelope
 from vincent_core.wire.firehose import Published
 from vincent_core.wire.routing import topic_matches
 from vincent_core.wire.trace import Trace, read_trace
@@ -92,11 +94,54 @@ class Conversation:
         return self.request.envelope.correlation_id
 
 
-@dataclass(slots=True)
+_ENVELOPE_FIELDS = tuple(f.name for f in fields(Envelope))
+
+
+def _pack(published: Published) -> bytes | Published:
+    """A waiting request as one ``marshal`` string: a third of its size as objects.
+
+    ``vincent trace`` keeps up to 10,000 waiting requests (issue 18 bounds the tracer at
+    50 MiB); as an Envelope each costs some twenty objects (its fields, its headers'
+    dict, keys and values), packed one bytes object. Header values marshal cannot write
+    (a foreign client's decimal or timestamp) keep the request as it is.
+    """
+    envelope = published.envelope
+    values = tuple(getattr(envelope, name) for name in _ENVELOPE_FIELDS)
+    try:
+        return marshal.dumps((values, published.queues, published.at, published.wall))
+    except ValueError:
+        return published
+
+
+def _unpack(packed: bytes | Published) -> Published:
+    if isinstance(packed, Published):
+        return packed
+    values, queues, at, wall = marshal.loads(packed)
+    return Published(Envelope(*values), queues, at, wall)
+
+
 class _Pending:
-    request: Published
-    deadline: float
-    seq: int
+    """A call waiting for its reply; ordered by deadline in the heap of deadlines.
+
+    One object per waiting call, referenced by the index and by the heap: no tuple per
+    heap entry, no sequence number (a heap entry is current while the index holds that
+    very object), and the request packed (:func:`_pack`).
+    """
+
+    __slots__ = ("_packed", "deadline", "pair")
+
+    def __init__(self, request: Published, deadline: float, pair: tuple[str, str]) -> None:
+        self._packed = _pack(request)
+        self.deadline = deadline
+        self.pair = pair
+
+    @property
+    def request(self) -> Published:
+        """The request, as it was fed."""
+        return _unpack(self._packed)
+
+    def __lt__(self, other: _Pending) -> bool:
+        return self.deadline < other.deadline
 
 
 def _reply_status(reply: Published) -> Status:
@@ -139,9 +184,9 @@ class Conversations:
         self.evicted = 0
         #: replies that matched no waiting call
         self.unmatched = 0
+        # (reply_to, correlation id) -> the waiting call, oldest first
         self._pending: dict[tuple[str, str], _Pending] = {}
-        self._deadlines: list[tuple[float, int, tuple[str, str]]] = []
-        self._seq = 0
+        self._deadlines: list[_Pending] = []
 
     def __len__(self) -> int:
         """How many calls are waiting."""
@@ -189,35 +234,36 @@ class Conversations:
         while len(self._pending) >= self.max_pending:
             del self._pending[next(iter(self._pending))]
             self.evicted += 1
-        self._seq += 1
-        deadline = request.at + _wait(request, self.default_wait)
-        self._pending[pair] = _Pending(request, deadline, self._seq)
-        heapq.heappush(self._deadlines, (deadline, self._seq, pair))
+        waiting = _Pending(request, request.at + _wait(request, self.default_wait), pair)
+        self._pending[pair] = waiting
+        heapq.heappush(self._deadlines, waiting)
         if len(self._deadlines) > 2 * len(self._pending) + 1024:
             self._compact()
 
+    def _current(self, waiting: _Pending) -> bool:
+        """Whether a heap entry still waits (not paired, given up or replaced)."""
+        return self._pending.get(waiting.pair) is waiting
+
     def _compact(self) -> None:
         # Paired calls leave their deadline behind; drop those when they pile up.
-        self._deadlines = [(p.deadline, p.seq, pair) for pair, p in self._pending.items()]
+        self._deadlines = list(self._pending.values())
         heapq.heapify(self._deadlines)
 
     def expire(self, now: float) -> list[Conversation]:
         """The calls whose expiration passed by ``now``, as ``timeout``, oldest first."""
         finished: list[Conversation] = []
-        while self._deadlines and self._deadlines[0][0] <= now:
-            _, seq, pair = heapq.heappop(self._deadlines)
-            waiting = self._pending.get(pair)
-            if waiting is not None and waiting.seq == seq:
-                del self._pending[pair]
+        while self._deadlines and self._deadlines[0].deadline <= now:
+            waiting = heapq.heappop(self._deadlines)
+            if self._current(waiting):
+                del self._pending[waiting.pair]
                 finished.append(Conversation("call", "timeout", waiting.request))
         return finished
 
     def next_deadline(self) -> float | None:
         """When the next waiting call times out (monotonic time), or ``None``."""
         while self._deadlines:
-            deadline, seq, pair = self._deadlines[0]
-            waiting = self._pending.get(pair)
-            if waiting is not None and waiting.seq == seq:
-                return deadline
+            waiting = self._deadlines[0]
+            if self._current(waiting):
+                return waiting.deadline
             heapq.heappop(self._deadlines)
         return None

@@ -19,6 +19,7 @@ so requests and replies pair by address and correlation id.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -64,13 +65,28 @@ def _text(value: Any) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
+def _shared(value: Any) -> str:
+    """:func:`_text`, one object per distinct value.
+
+    A tracer keeps every waiting call's request (``vincent trace``: up to 10,000), and
+    each decoded copy repeats the same exchange, keys, queue names, content type, reply
+    address and expiration: interned, they cost one pointer each instead of a string.
+    Interned strings are freed once nothing holds them, so unique values cannot pile up.
+    """
+    return sys.intern(_text(value))
+
+
+#: properties unique to each message: not worth interning
+_UNIQUE = frozenset(("message_id", "correlation_id"))
+
+
 def _property(name: str, value: Any) -> Any:
     if name == "timestamp" and isinstance(value, dt.datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
         return int(moment.timestamp())
     if name in ("delivery_mode", "priority", "timestamp"):
         return int(value)
-    return _text(value)
+    return _text(value) if name in _UNIQUE else _shared(value)
 
 
 def from_firehose(trace: Envelope, *, at: float = 0.0, wall: float = 0.0) -> Published | None:
@@ -79,9 +95,9 @@ def from_firehose(trace: Envelope, *, at: float = 0.0, wall: float = 0.0) -> Pub
     if not trace.routing_key.startswith(_PUBLISH):
         return None
     headers = trace.headers
-    exchange = _text(headers.get("exchange_name", trace.routing_key[len(_PUBLISH) :]))
+    exchange = _shared(headers.get("exchange_name", trace.routing_key[len(_PUBLISH) :]))
     keys = headers.get("routing_keys")
-    routing_key = _text(keys[0]) if isinstance(keys, list | tuple) and keys else ""
+    routing_key = _shared(keys[0]) if isinstance(keys, list | tuple) and keys else ""
     table = headers.get("properties")
     properties: dict[str, Any] = {}
     inner: dict[str, Any] = {}
@@ -95,6 +111,6 @@ def from_firehose(trace: Envelope, *, at: float = 0.0, wall: float = 0.0) -> Pub
                 except (TypeError, ValueError):
                     continue  # a foreign client's odd value: leave that property out
     routed = headers.get("routed_queues")
-    queues = tuple(_text(q) for q in routed) if isinstance(routed, list | tuple) else None
+    queues = tuple(_shared(q) for q in routed) if isinstance(routed, list | tuple) else None
     envelope = Envelope.from_properties(exchange, routing_key, trace.body, properties, inner)
     return Published(envelope, queues, at, wall)
