@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import speed
 from bench.broker import Admin
 from bench.node import REPO, private_node
 from bench.params import FULL, QUICK, Params
@@ -81,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     params = (QUICK if args.quick else FULL).with_rounds(args.rounds)
     chosen = select(args.only)
+    speed.ensure()
     started = time.perf_counter()
     with private_node(args.url) as url:
         info, outcomes = asyncio.run(run_all(url, params, chosen))

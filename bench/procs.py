@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
+from bench import speed as extra
 from bench.node import REPO
 
 __all__ = ["WorkerProcess", "memory_mb", "start_tracer"]
@@ -35,9 +36,11 @@ SERVED = {
 class WorkerProcess:
     """A worker in its own process, ready once it consumes: ``vincent serve`` for the
     vincent echo and chain roles (:data:`SERVED`), ``python -m bench.worker ROLE ...`` for
-    the others."""
+    the others; with ``speed``, the ``[speed]`` extra is importable in it."""
 
-    def __init__(self, role: str, url: str, exchange: str, *keys: str, prefetch: int) -> None:
+    def __init__(
+        self, role: str, url: str, exchange: str, *keys: str, prefetch: int, speed: bool = False
+    ) -> None:
         self.role = role
         self.env: dict[str, str] | None = None
         if role in SERVED:
@@ -51,6 +54,8 @@ class WorkerProcess:
         else:
             self.arguments = ["-m", "bench.worker", role, url, exchange, *keys]
             self.arguments += ["--prefetch", str(prefetch)]
+        if speed:
+            self.env = extra.environ(self.env)
         self.process: asyncio.subprocess.Process | None = None
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by __aexit__
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import itertools
+import re
 import statistics
 import sys
 import time
@@ -13,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bench import speed
 from bench.broker import Admin
 from bench.params import Params
 
@@ -75,8 +77,9 @@ class Env:
     queues: list[str] = field(default_factory=list)
 
     def name(self, suffix: str) -> str:
-        """A key/queue name private to this run (remembered for clean-up)."""
-        full = f"{self.exchange}.{suffix}"
+        """A key/queue name private to this run (remembered for clean-up); a side's
+        name (``vincent [speed]``) is made a valid one."""
+        full = f"{self.exchange}.{re.sub(r'[^A-Za-z0-9_.-]+', '-', suffix).strip('-')}"
         self.queues.append(full)
         return full
 
@@ -103,7 +106,9 @@ class Scenario(abc.ABC):
 
     @property
     def sides(self) -> tuple[str, ...]:
-        return (*self.variants, self.baseline, *self.references)
+        """Every side measured: ``[speed]`` variants only when the extra is installed."""
+        sides = (*self.variants, self.baseline, *self.references)
+        return tuple(s for s in sides if not s.endswith(speed.SPEED) or speed.available())
 
     async def setup(self) -> None:  # noqa: B027 - a hook; doing nothing is the default
         """Untimed preparation (queues, worker processes)."""

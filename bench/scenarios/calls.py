@@ -1,4 +1,7 @@
-"""(3) call latency, (4) call throughput, (5) a nested chain: echo workers in other processes."""
+"""(3) call latency, (4) call throughput, (5) a nested chain: echo workers in other processes.
+
+The ``vincent [speed]`` rows run the same ``vincent serve`` worker with the ``[speed]``
+extra importable (uvloop); the caller is the bench's ``Client`` either way."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from bench.broker import in_flight
 from bench.params import body
 from bench.procs import WorkerProcess
 from bench.runner import BASELINE, Metric, Scenario, Target, percentile
+from bench.speed import SPEED
 
 __all__ = ["CallLatency", "CallThroughput", "Chain"]
 
@@ -28,7 +32,7 @@ class _Calls(Scenario):
         self.keys: dict[str, list[str]] = {}
         self.workers: list[WorkerProcess] = []
         for side in self.sides:
-            keys = [self.env.name(f"{self.name}.{side.replace(' ', '-')}")]
+            keys = [self.env.name(f"{self.name}.{side}")]
             if self.role == "chain":
                 keys.append(keys[0] + ".b")
                 self.env.queues.append(keys[1])
@@ -39,6 +43,7 @@ class _Calls(Scenario):
                 self.env.exchange,
                 *keys,
                 prefetch=self.params.prefetch,
+                speed=side.endswith(SPEED),
             )
             self.workers.append(await worker.start())
 
@@ -64,7 +69,7 @@ class _Calls(Scenario):
 
 
 def _library(side: str) -> str:
-    """``vincent async`` -> ``vincent``; ``aio-pika`` and ``pika`` stay."""
+    """``vincent [speed]`` -> ``vincent``; ``aio-pika`` and ``pika`` stay."""
     return side.split()[0]
 
 
@@ -80,6 +85,7 @@ async def _nothing(call: Call, key: str) -> float:
 class CallLatency(_Calls):
     number = 3
     name = "latency"
+    variants: tuple[str, ...] = ("vincent", f"vincent {SPEED}")
     references = ("pika",)
     metrics = (
         Metric("p50 ms", "lower", Target("≤ 1.0× pika", "<=", 1.0, "pika")),
@@ -124,6 +130,7 @@ class CallLatency(_Calls):
 class CallThroughput(_Calls):
     number = 4
     name = "calls"
+    variants: tuple[str, ...] = ("vincent", f"vincent {SPEED}")
     metrics = (Metric("calls/s", "higher", Target("≥ 2.5× aio-pika", ">=", 2.5)),)
 
     @property
@@ -146,6 +153,7 @@ class Chain(CallThroughput):
     number = 5
     name = "chain"
     role = "chain"
+    variants = ("vincent",)
     metrics = (Metric("chains/s", "higher"),)
 
     @property

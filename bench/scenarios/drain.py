@@ -1,13 +1,19 @@
-"""(2) Worker throughput: drain a backlog of casts through a trivial handler."""
+"""(2) Worker throughput: drain a backlog of casts through a trivial handler.
+
+``vincent async [speed]`` drains in a process of its own with the ``[speed]`` extra
+(uvloop): ``python -m bench.drainer``."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 
-from bench import pika_side
+from bench import pika_side, speed
 from bench.baseline import drain
+from bench.node import REPO
 from bench.runner import BASELINE, Metric, Scenario, Tally, Target
+from bench.speed import SPEED
 
 __all__ = ["Drain"]
 
@@ -15,7 +21,7 @@ __all__ = ["Drain"]
 class Drain(Scenario):
     number = 2
     name = "drain"
-    variants = ("vincent async", "vincent def")
+    variants = ("vincent async", "vincent def", f"vincent async {SPEED}")
     references = ("pika",)
     metrics = (Metric("msg/s", "higher", Target("≥ 1.0× pika", ">=", 1.0, "pika")),)
 
@@ -59,10 +65,39 @@ class Drain(Scenario):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        elif side.endswith(SPEED):
+            seconds = await self._speed(count, timeout)
         else:
             seconds = await self._vincent(tally, side == "vincent async", timeout)
         await self.env.admin.wait_empty(self.key)
         return (count - 1) / seconds
+
+    async def _speed(self, count: int, timeout: float) -> float:
+        """The async drain in a process of its own with the ``[speed]`` extra (uvloop):
+        ``python -m bench.drainer``, which times itself from first message to last."""
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.drainer",
+            self.env.url,
+            self.env.exchange,
+            self.key,
+            str(count),
+            cwd=REPO,
+            env=speed.environ(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            output, error = await asyncio.wait_for(process.communicate(), timeout)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            raise
+        lines = output.decode().split()
+        if process.returncode != 0 or lines[:2] != ["loop", "uvloop"]:
+            raise RuntimeError(f"bench.drainer: {output.decode()} {error.decode()[-500:]}")
+        return float(lines[2])
 
     async def _vincent(self, tally: Tally, is_async: bool, timeout: float) -> float:
         from vincent_core import Message, Vincent

@@ -35,7 +35,7 @@ class TypedCalls(CallThroughput):
         self.keys = {}
         self.workers = []
         for side, role in ((TYPED, "vincent-typed"), (UNTYPED, "vincent-echo")):
-            key = self.env.name(f"{self.name}.{side.replace(' ', '-')}")
+            key = self.env.name(f"{self.name}.{side}")
             self.keys[side] = [key]
             worker = WorkerProcess(
                 role, self.env.url, self.env.exchange, key, prefetch=self.params.prefetch
