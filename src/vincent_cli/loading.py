@@ -26,12 +26,14 @@ __all__ = ["UserCodeError", "import_target", "load_app", "parse_target", "user_c
 
 _OWN_DIR = str(Path(__file__).resolve().parent)
 _IMPORTLIB = str(Path(importlib.__file__ or "importlib").resolve().parent)
-#: where vincent's own frames and the asyncio machinery come from
+#: where vincent's own frames and the event loop's machinery come from (uvloop's, with
+#: the [speed] extra, are Cython frames named ``uvloop/loop.pyx``)
 _OUR_FILES = (
     f"{_OWN_DIR}{os.sep}",
     f"{Path(_OWN_DIR).parent / 'vincent_core'}{os.sep}",
     f"{Path(asyncio.__file__ or '').resolve().parent}{os.sep}",
     str(Path(contextlib.__file__ or "").resolve()),
+    "uvloop/",
 )
 
 

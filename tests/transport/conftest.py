@@ -1,9 +1,16 @@
 """The transport contract: one suite, run on ``AmqpTransport`` (a private RabbitMQ node)
 and on ``MemoryTransport`` alike. What RabbitMQ does is the reference; the in-process
-broker must agree with it on every test here."""
+broker must agree with it on every test here.
+
+Each test runs on the standard loop and on uvloop (the ``[speed]`` extra, which
+``vincent serve`` and ``Vincent.run()`` pick when it is installed): uvloop's transports
+are not ``asyncio.Transport`` subclasses, and the owned connection once refused them.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -14,6 +21,20 @@ from vincent_core.transport.base import Transport
 from vincent_core.transport.memory import reset_broker
 
 Connect = Callable[[], Awaitable[Transport]]
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """pytest-asyncio's hook: every test of this suite on each loop."""
+    factories: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
+        "asyncio": asyncio.new_event_loop
+    }
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        factories["uvloop"] = uvloop.new_event_loop
+    return factories
 
 
 @pytest.fixture(params=["amqp", "memory"])

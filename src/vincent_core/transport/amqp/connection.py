@@ -19,7 +19,7 @@ import contextlib
 import logging
 import platform
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from vincent_core._version import __version__
 from vincent_core.transport.acks import Settlements
@@ -86,8 +86,9 @@ class Connection(asyncio.Protocol):
     # -- asyncio.Protocol ------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # Not an isinstance check: uvloop's transports (the [speed] extra) have
+        # asyncio.Transport's methods without deriving from it.
+        self.transport = cast(asyncio.Transport, transport)
         self._send_protocol_output()
 
     def data_received(self, data: bytes) -> None:
