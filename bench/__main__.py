@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -82,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     params = (QUICK if args.quick else FULL).with_rounds(args.rounds)
     chosen = select(args.only)
+    # The default rows are what a plain install gives: the standard loop everywhere,
+    # even where the development environment has uvloop (the test extra brings it).
+    # Only the [speed] rows' processes drop this (speed.environ).
+    os.environ["VINCENT_LOOP"] = "asyncio"
     speed.ensure()
     started = time.perf_counter()
     with private_node(args.url) as url:

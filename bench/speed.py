@@ -1,9 +1,11 @@
 """The ``[speed]`` extra, for the rows that show what it adds.
 
-The bench's own environment stays without it: the default rows are what ``pip install
-vincent-amqp`` gives. The extra's requirements (read from pyproject.toml, so they are
-the ones users get) are installed once into ``.bench/speed`` with ``pip --target``, and
-only the ``[speed]`` variants' processes see them (``PYTHONPATH``).
+The default rows are what ``pip install vincent-amqp`` gives: the bench sets
+``VINCENT_LOOP=asyncio`` for every process it starts (the development environment has
+uvloop, through the test extra). The extra's requirements (read from pyproject.toml, so
+they are the ones users get) are installed once into ``.bench/speed`` with ``pip
+--target``, and only the ``[speed]`` variants' processes see them (``PYTHONPATH``) and
+run without ``VINCENT_LOOP``.
 """
 
 from __future__ import annotations
