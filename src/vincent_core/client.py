@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from types import TracebackType
 from typing import Any
 
-from vincent_core import observe
+from vincent_core import forks, observe
 from vincent_core import transport as transports
 from vincent_core.config import (
     DEFAULT_MAX_BODY,
@@ -128,7 +127,7 @@ class Client:
         self._pending: dict[str, asyncio.Future[Envelope]] = {}
         self._declared_exchange = False
         self._connecting: asyncio.Lock | None = None
-        self._pid = os.getpid()
+        self._fork = forks.generation
 
     # -- life cycle ------------------------------------------------------------------
 
@@ -172,9 +171,9 @@ class Client:
     def _after_fork(self) -> None:
         """In a forked child, forget the parent's connection (it is the parent's to
         use and close: touching it here would corrupt both) and connect anew."""
-        if self._pid == os.getpid():
+        if self._fork == forks.generation:
             return
-        self._pid = os.getpid()
+        self._fork = forks.generation
         if self._transport is not None:
             _orphans.append(self._transport)
         self._transport = None

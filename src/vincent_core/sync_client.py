@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import Coroutine
 from concurrent.futures import Future
 from types import TracebackType
 from typing import Any, TypeVar
 
+from vincent_core import forks
 from vincent_core.client import Client, KeyProxy
 
 __all__ = ["SyncClient"]
@@ -43,7 +43,7 @@ class SyncClient:
         self._start()
 
     def _start(self) -> None:
-        self._pid = os.getpid()
+        self._fork = forks.generation
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="vincent-sync-client", daemon=True
@@ -77,7 +77,7 @@ class SyncClient:
         if self._closed:
             coroutine.close()
             raise RuntimeError("the SyncClient is closed")
-        if self._pid != os.getpid():
+        if self._fork != forks.generation:
             self._after_fork()
         future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
         return future.result()
@@ -100,7 +100,7 @@ class SyncClient:
         """Close the connection and stop the loop thread (idempotent)."""
         if self._closed:
             return
-        if self._pid != os.getpid():
+        if self._fork != forks.generation:
             # A forked child that never used it: the connection is the parent's.
             self._closed = True
             _inherited.append((self._loop, self._thread, self._client))
