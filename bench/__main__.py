@@ -79,6 +79,24 @@ async def run_all(
     return info, outcomes
 
 
+def reference_notes(outcomes: list[tuple[Scenario, ScenarioResult]]) -> list[str]:
+    """The reference sides the table has no column for (only pika has one): scenario 6's
+    ``python -c pass``, ``import aio_pika``, ``vincent --help`` and ``--version``."""
+    notes = []
+    for scenario, result in outcomes:
+        shown = []
+        for side in scenario.references:
+            if side == "pika":
+                continue
+            for metric in scenario.metrics:
+                value = result.median(side, metric.name)
+                if value is not None:
+                    shown.append(f"{side} {value:,.1f} {metric.name}")
+        if shown:
+            notes.append(f"({scenario.number} {scenario.name}) references: {', '.join(shown)}")
+    return notes
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     params = (QUICK if args.quick else FULL).with_rounds(args.rounds)
@@ -94,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - started
     rows: list[Row] = [row for scenario, result in outcomes for row in result.rows(scenario)]
     notes = [f"({r.number} {r.name}) failed: {r.error}" for _, r in outcomes if r.error]
+    notes += reference_notes(outcomes)
     notes.append(
         f"medians of {params.rounds} rounds; ratio = vincent / aio-pika" if rows else "no results"
     )

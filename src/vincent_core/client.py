@@ -290,8 +290,11 @@ class Client:
         (before sending), ``NoRoute`` (``mandatory`` and unroutable), ``PublishFailed``
         or ``ConnectionLost``."""
         self._check_size(envelope)
-        await self._connect_if_needed(timeout)
-        await self.transport.publish(envelope, mandatory=mandatory, timeout=timeout)
+        transport = self._transport
+        if transport is None or self._fork != forks.generation:
+            await self._connect_if_needed(timeout)
+            transport = self.transport
+        await transport.publish(envelope, mandatory=mandatory, timeout=timeout)
 
     def _check_size(self, envelope: Envelope) -> None:
         size = len(envelope.body)
@@ -394,7 +397,12 @@ class Client:
         future: asyncio.Future[Envelope] = loop.create_future()
         try:
             async with asyncio.timeout_at(ends):
-                envelope.reply_to = await self.reply_address(timeout=max(0.0, ends - loop.time()))
+                if self._reply_to and self._transport and self._fork == forks.generation:
+                    envelope.reply_to = self._reply_to  # connected, replies consumed
+                else:
+                    envelope.reply_to = await self.reply_address(
+                        timeout=max(0.0, ends - loop.time())
+                    )
                 transport = self.transport
                 self._pending[correlation_id] = future
                 await transport.publish(
