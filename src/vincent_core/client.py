@@ -406,7 +406,10 @@ class Client:
                 transport = self.transport
                 self._pending[correlation_id] = future
                 await transport.publish(
-                    envelope, mandatory=True, timeout=max(0.0, ends - loop.time())
+                    envelope,
+                    mandatory=True,
+                    timeout=max(0.0, ends - loop.time()),
+                    answered=future,
                 )
                 return await future
         except (TimeoutError, PublishFailed, ConnectionLost) as exc:

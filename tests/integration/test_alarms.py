@@ -129,3 +129,46 @@ async def test_a_reply_the_alarm_holds_back_sends_its_request_back_within_the_bo
     async with Client(url, exchange=exchange) as client:
         info = await client.queue_info(ns("echo"))
     assert info is not None and info.messages == 0
+
+
+# -- a call's reply ends the wait for its request's confirm -----------------------------
+
+
+async def test_an_answered_request_stops_waiting_for_its_confirm(
+    fresh_rabbit_node: Any, exchange: str, ns: Any
+) -> None:
+    # A reply proves the request was routed and handled; its confirm comes after the
+    # reply (the worker acks the request once its reply is confirmed), so a call does
+    # not wait for it. Staged with an alarm, which holds every confirm back.
+    from vincent_core.transport import create
+    from vincent_core.transport.base import QueueSpec
+    from vincent_core.wire.envelope import build_cast
+
+    transport = create(fresh_rabbit_node.url)
+    await transport.connect()
+    queue = ns("held")
+    try:
+        await transport.declare_exchange(exchange)
+        await transport.declare_queue(QueueSpec(queue))
+        await transport.bind(queue, exchange, queue)
+        await asyncio.to_thread(alarm_on, fresh_rabbit_node)
+        try:
+            held = asyncio.ensure_future(
+                transport.publish(build_cast(exchange, queue, {"n": 0}), timeout=60)
+            )
+            await eventually(lambda: getattr(transport, "blocked", False), timeout=10)
+            answered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            request = build_cast(exchange, queue, {"n": 1})
+            publish = asyncio.ensure_future(
+                transport.publish(request, mandatory=True, timeout=60, answered=answered)
+            )
+            done, _ = await asyncio.wait({publish, held}, timeout=0.5)
+            assert not done, "the broker confirmed during an alarm"
+            answered.set_result("the reply")
+            await asyncio.wait_for(publish, 5)  # returns at once: no PublishFailed
+            assert not held.done()  # what no reply answered still waits for its confirm
+        finally:
+            await asyncio.to_thread(alarm_off, fresh_rabbit_node)
+        await asyncio.wait_for(held, 30)
+    finally:
+        await transport.close()

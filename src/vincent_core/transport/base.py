@@ -20,9 +20,12 @@ from __future__ import annotations
 import abc
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from vincent_core.wire.envelope import Envelope
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "DIRECT_REPLY_TO",
@@ -210,12 +213,23 @@ class Transport(abc.ABC):
 
     @abc.abstractmethod
     async def publish(
-        self, envelope: Envelope, *, mandatory: bool = False, timeout: float | None = None
+        self,
+        envelope: Envelope,
+        *,
+        mandatory: bool = False,
+        timeout: float | None = None,
+        answered: asyncio.Future[Any] | None = None,
     ) -> None:
         """Publish and wait for the broker's confirm.
 
         Raises ``NoRoute`` (mandatory and unroutable), ``PublishFailed`` (nack, or not
         connected within ``timeout`` seconds) or ``ConnectionLost``.
+
+        ``answered`` is a request's reply future: once it is done, the wait for the
+        confirm ends too. A reply proves the request was routed and handled (a
+        ``basic.return`` comes before any reply), and a worker acks a request only after
+        its reply is confirmed, so the request's own confirm comes after the reply:
+        waiting for it would add a hop to every call.
         """
 
     @abc.abstractmethod

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any
 
 from vincent_core.errors import ConnectionLost, PublishFailed
@@ -192,8 +193,16 @@ class Publisher:
             state = "blocked by the broker" if link.blocked else "not connected"
             raise PublishFailed(f"{what}: {state} ({link.masked_url}) for {timeout:g}s") from None
 
-    async def publish(self, envelope: Envelope, *, mandatory: bool, timeout: float | None) -> None:
-        """Publish and wait for the confirm (within ``timeout`` seconds, if given)."""
+    async def publish(
+        self,
+        envelope: Envelope,
+        *,
+        mandatory: bool,
+        timeout: float | None,
+        answered: asyncio.Future[Any] | None = None,
+    ) -> None:
+        """Publish and wait for the confirm (within ``timeout`` seconds, if given), or
+        until ``answered`` is done (see ``Transport.publish``)."""
         link = self.link
         channel = self.channel
         key = envelope.routing_key
@@ -216,6 +225,8 @@ class Publisher:
         channel.write(data)
         if timeout is not None:
             self._deadlines.add(confirmation, timeout)
+        if answered is not None:
+            answered.add_done_callback(partial(_answered, confirmation))
         try:
             await confirmation
         except TimeoutError:
@@ -242,6 +253,13 @@ class Publisher:
             self._channel_lost(
                 channel, self.link.connection, f"{self._nacks.count} publishes in a row were nacked"
             )
+
+
+def _answered(confirmation: asyncio.Future[bool], answer: asyncio.Future[Any]) -> None:
+    # The request's reply came (or its wait ended): stop waiting for the confirm. The
+    # channel skips a confirm future already done when the broker's ack arrives.
+    if not confirmation.done() and not answer.cancelled() and answer.exception() is None:
+        confirmation.set_result(True)
 
 
 def _seen(task: asyncio.Future[None]) -> None:

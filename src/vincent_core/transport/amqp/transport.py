@@ -304,14 +304,21 @@ class AmqpTransport(Transport):
     # -- messages ------------------------------------------------------------------
 
     async def publish(
-        self, envelope: Envelope, *, mandatory: bool = False, timeout: float | None = None
+        self,
+        envelope: Envelope,
+        *,
+        mandatory: bool = False,
+        timeout: float | None = None,
+        answered: asyncio.Future[Any] | None = None,
     ) -> None:
         if self._closing:
             raise ConnectionLost(
                 f"publish to {envelope.routing_key!r}: the connection to "
                 f"{self.masked_url} is closed"
             )
-        await self._publisher.publish(envelope, mandatory=mandatory, timeout=timeout)
+        await self._publisher.publish(
+            envelope, mandatory=mandatory, timeout=timeout, answered=answered
+        )
 
     async def consume(
         self, queue: str, handler: DeliveryHandler, *, prefetch: int, exclusive: bool = False

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from vincent_core.config import mask_url
 from vincent_core.errors import ConnectionLost, VincentError
@@ -165,9 +166,15 @@ class MemoryTransport(Transport):
     # -- messages --------------------------------------------------------------------
 
     async def publish(
-        self, envelope: Envelope, *, mandatory: bool = False, timeout: float | None = None
+        self,
+        envelope: Envelope,
+        *,
+        mandatory: bool = False,
+        timeout: float | None = None,
+        answered: asyncio.Future[Any] | None = None,
     ) -> None:
-        # The broker has the message once this returns: the confirm needs no waiting.
+        # The broker has the message once this returns: the confirm needs no waiting
+        # (so neither does an ``answered`` request).
         broker, connection = self._live(f"publish to {envelope.routing_key!r}")
         broker.publish(connection, envelope, mandatory=mandatory)
 
