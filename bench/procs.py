@@ -14,7 +14,7 @@ from types import TracebackType
 from bench import speed as extra
 from bench.node import REPO
 
-__all__ = ["WorkerProcess", "memory_mb", "start_tracer"]
+__all__ = ["WorkerProcess", "memory_mb", "start_tracer", "stop_process"]
 
 
 def memory_mb(pid: int, field: str = "VmRSS") -> float:
@@ -92,17 +92,8 @@ class WorkerProcess:
         self.process.send_signal(sig)
 
     async def stop(self, timeout: float = 15.0) -> None:
-        process = self.process
-        if process is None or process.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), timeout)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
+        if self.process is not None:
+            await stop_process(self.process, timeout)
 
     async def __aenter__(self) -> WorkerProcess:
         return await self.start()
@@ -136,3 +127,17 @@ async def start_tracer(
         await process.wait()
         raise RuntimeError(f"vincent trace did not start: {line.decode(errors='replace')}")
     return process
+
+
+async def stop_process(process: asyncio.subprocess.Process, timeout: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL past ``timeout`` seconds; nothing if it already ended."""
+    if process.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), timeout)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()

@@ -11,10 +11,9 @@ switches between them before each run (untimed). Needs the bench's private node:
 from __future__ import annotations
 
 import asyncio
-import signal
 
 from bench.node import NODES
-from bench.procs import WorkerProcess, start_tracer
+from bench.procs import WorkerProcess, start_tracer, stop_process
 from bench.runner import Metric
 from bench.scenarios.calls import CallThroughput
 
@@ -64,13 +63,8 @@ class FirehoseCost(CallThroughput):
 
     async def teardown(self) -> None:
         tracer = getattr(self, "tracer", None)
-        if tracer is not None and tracer.returncode is None:
-            tracer.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(tracer.wait(), 15)
-            except TimeoutError:
-                tracer.kill()
-                await tracer.wait()
+        if tracer is not None:
+            await stop_process(tracer)
         if hasattr(self, "node"):
             await self._tracing(False)
         await super().teardown()

@@ -13,10 +13,9 @@ calls cost. Needs the bench's private node (``rabbitmqctl trace_on``).
 from __future__ import annotations
 
 import asyncio
-import signal
 
 from bench.node import NODES
-from bench.procs import memory_mb, start_tracer
+from bench.procs import memory_mb, start_tracer, stop_process
 from bench.runner import Metric, Scenario, Target
 
 __all__ = ["TraceRSS"]
@@ -76,9 +75,4 @@ class TraceRSS(Scenario):
                 "peak MiB": memory_mb(tracer.pid, "VmHWM"),
             }
         finally:
-            tracer.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(tracer.wait(), 15)
-            except TimeoutError:
-                tracer.kill()
-                await tracer.wait()
+            await stop_process(tracer)
