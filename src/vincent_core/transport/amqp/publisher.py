@@ -256,8 +256,9 @@ class Publisher:
 
 
 def _answered(confirmation: asyncio.Future[bool], answer: asyncio.Future[Any]) -> None:
-    # The request's reply came (or its wait ended): stop waiting for the confirm. The
-    # channel skips a confirm future already done when the broker's ack arrives.
+    # The request's reply came: stop waiting for the confirm (a reply that failed, as
+    # when the connection is lost, leaves the wait to the confirm). The channel skips a
+    # confirm future already done when the broker's ack arrives.
     if not confirmation.done() and not answer.cancelled() and answer.exception() is None:
         confirmation.set_result(True)
 
