@@ -10,33 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 
+from bench.runner import Tally
 from vincent_core import Message, Vincent
 from vincent_core.app.loop import run
 
 
 async def drain(url: str, exchange: str, key: str, count: int) -> float:
     app = Vincent(url, exchange=exchange)
-    done = asyncio.Event()
-    seen = 0
-    first = last = 0.0
+    tally = Tally(count)
 
     @app.listen(key)
     async def handle(msg: Message) -> None:
-        nonlocal seen, first, last
-        now = time.perf_counter()
-        seen += 1
-        if seen == 1:
-            first = now
-        if seen == count:
-            last = now
-            done.set()
+        tally.hit()
 
     async with app.running(grace=10.0):
         print(f"loop {type(asyncio.get_running_loop()).__module__}", flush=True)
-        await asyncio.wait_for(done.wait(), 60 + count / 500)
-    return max(last - first, 1e-9)
+        return await tally.wait(60 + count / 500)
 
 
 def main() -> None:

@@ -290,8 +290,8 @@ class Client:
         (before sending), ``NoRoute`` (``mandatory`` and unroutable), ``PublishFailed``
         or ``ConnectionLost``."""
         self._check_size(envelope)
-        transport = self._transport
-        if transport is None or self._fork != forks.generation:
+        transport = self._ready()
+        if transport is None:
             await self._connect_if_needed(timeout)
             transport = self.transport
         await transport.publish(envelope, mandatory=mandatory, timeout=timeout)
@@ -397,7 +397,7 @@ class Client:
         future: asyncio.Future[Envelope] = loop.create_future()
         try:
             async with asyncio.timeout_at(ends):
-                if self._reply_to and self._transport and self._fork == forks.generation:
+                if self._reply_to and self._ready() is not None:
                     envelope.reply_to = self._reply_to  # connected, replies consumed
                 else:
                     envelope.reply_to = await self.reply_address(
@@ -474,6 +474,11 @@ class Client:
         """Drop every ready message of ``queue``; returns how many."""
         await self._connect_if_needed()
         return await self.transport.purge_queue(queue)
+
+    def _ready(self) -> Transport | None:
+        """The transport, when this process has connected it (no fork since): what the
+        hot paths check before skipping :meth:`_connect_if_needed`."""
+        return self._transport if self._fork == forks.generation else None
 
     async def _connect_if_needed(self, timeout: float | None = None) -> None:
         self._after_fork()
